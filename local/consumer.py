@@ -1,0 +1,66 @@
+"""The processor's side of the local cloud: event source mapping + processor function.
+
+Runs in its own process by default (``python -m local.consumer CONFIG_JSON``), as the processor
+runs on its own fleet on AWS: hundreds of concurrent invocations would otherwise share one
+interpreter lock with the API and starve ingest. Tests may run it in-process instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from infra import template
+from infra.template import Resolver
+from local import aws
+from local.event_source_mapping import EventSourceMapping
+from local.lambda_runtime import LocalFunction, open_log, prepare_environment, send_function_logs_to
+
+# Threads that share one boto3 client here: up to MaximumConcurrency invocations.
+POOL_CONNECTIONS = 256
+
+
+def resolver_to_json(resolver: Resolver) -> dict[str, Any]:
+    return {"refs": resolver.refs, "attrs": {f"{k[0]}.{k[1]}": v for k, v in resolver.attrs.items()}}
+
+
+def resolver_from_json(data: dict[str, Any]) -> Resolver:
+    return Resolver(dict(data["refs"]), {tuple(k.split(".", 1)): v for k, v in data["attrs"].items()})
+
+
+def start_mapping(resolver: Resolver, endpoint_url: str | None, region: str, log_path: Path) -> EventSourceMapping:
+    """Build the template's SQS event source mapping for its function, and start polling."""
+    spec, event = template.event_of_type("SQS")
+    prepare_environment([spec], resolver, endpoint_url, region)
+    os.environ["INORDER_MAX_POOL_CONNECTIONS"] = str(POOL_CONNECTIONS)
+    function = LocalFunction(spec, region)
+    send_function_logs_to(open_log(log_path))
+    resolved = resolver(event)
+    queue_id = event["Queue"]["Fn::GetAtt"][0]
+    return EventSourceMapping(
+        aws.client("sqs", endpoint_url, region, POOL_CONNECTIONS), resolver.refs[queue_id], resolved["Queue"],
+        function, batch_size=int(resolved.get("BatchSize", 10)),
+        maximum_concurrency=int(resolved.get("ScalingConfig", {}).get("MaximumConcurrency", 1000)),
+        region=region,
+    ).start()
+
+
+def main(argv: list[str]) -> int:
+    config = json.loads(argv[0])
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    mapping = start_mapping(resolver_from_json(config["resolver"]), config["endpoint_url"], config["region"],
+                            Path(config["log_path"]))
+    print("READY", flush=True)
+    stop.wait()
+    mapping.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

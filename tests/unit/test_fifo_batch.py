@@ -1,0 +1,127 @@
+"""The processor's batch rules: groups side by side, each in order, failures confined to their group."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from aws_lambda_powertools import Logger
+
+from inorder.fifo_batch import FifoBatchRunner
+
+logger = Logger(service="test")
+
+
+def record(group: str, n: int) -> dict[str, Any]:
+    return {"messageId": f"{group}-{n}", "receiptHandle": f"rh-{group}-{n}", "body": "{}",
+            "attributes": {"MessageGroupId": group}}
+
+
+def batch(spec: dict[str, int]) -> list[dict[str, Any]]:
+    """Records interleaved across groups, as a FIFO batch can hold them."""
+    rows = [record(g, i) for g, count in spec.items() for i in range(count)]
+    return sorted(rows, key=lambda r: int(r["messageId"].split("-")[1]))
+
+
+def failures(response: dict[str, Any]) -> list[str]:
+    return [f["itemIdentifier"] for f in response["batchItemFailures"]]
+
+
+def plenty() -> int:
+    return 60_000
+
+
+def test_groups_run_side_by_side() -> None:
+    # Three groups must be inside handle() at the same time to pass the barrier:
+    # a runner that goes group by group times out here instead.
+    barrier = threading.Barrier(3, timeout=5)
+    runner = FifoBatchRunner(lambda r: barrier.wait(), logger, record_budget_ms=0)
+    assert failures(runner.run(batch({"a": 1, "b": 1, "c": 1}), plenty)) == []
+
+
+def test_each_group_runs_in_order() -> None:
+    seen: dict[str, list[str]] = {}
+    lock = threading.Lock()
+
+    def handle(r: dict[str, Any]) -> None:
+        with lock:
+            seen.setdefault(r["attributes"]["MessageGroupId"], []).append(r["messageId"])
+
+    FifoBatchRunner(handle, logger, record_budget_ms=0).run(batch({"a": 4, "b": 3, "c": 3}), plenty)
+    assert seen == {"a": ["a-0", "a-1", "a-2", "a-3"], "b": ["b-0", "b-1", "b-2"], "c": ["c-0", "c-1", "c-2"]}
+
+
+def test_a_failure_fails_the_rest_of_its_group_only() -> None:
+    handled: list[str] = []
+
+    def handle(r: dict[str, Any]) -> None:
+        if r["messageId"] == "a-1":
+            raise RuntimeError("boom")
+        handled.append(r["messageId"])
+
+    response = FifoBatchRunner(handle, logger, record_budget_ms=0).run(batch({"a": 4, "b": 4}), plenty)
+    assert failures(response) == ["a-1", "a-2", "a-3"]
+    assert "a-2" not in handled and {"b-0", "b-1", "b-2", "b-3", "a-0"} <= set(handled)
+
+
+def test_records_that_cannot_finish_in_time_are_not_started() -> None:
+    left = iter([5_000, 5_000, 500, 500, 500, 500])
+    handled: list[str] = []
+    runner = FifoBatchRunner(lambda r: handled.append(r["messageId"]), logger, record_budget_ms=2_000)
+    response = runner.run(batch({"a": 4}), lambda: next(left))
+    assert handled == ["a-0", "a-1"]
+    assert failures(response) == ["a-2", "a-3"]
+
+
+def test_a_group_done_before_the_others_is_released_at_once_with_only_its_done_records() -> None:
+    released: list[list[str]] = []
+    slow_group_may_finish = threading.Event()
+
+    def handle(r: dict[str, Any]) -> None:
+        if r["messageId"] == "b-1":
+            raise RuntimeError("boom")
+        if r["messageId"] == "c-0":
+            assert slow_group_may_finish.wait(5)
+
+    def release(records: list[dict[str, Any]]) -> None:
+        released.append([r["messageId"] for r in records])
+        if len(released) == 2:
+            slow_group_may_finish.set()
+
+    runner = FifoBatchRunner(handle, logger, record_budget_ms=0, on_group_done=release)
+    runner.run(batch({"a": 2, "b": 3, "c": 1}), plenty)
+    # a and b finish while c still works; c finishes last and is left to the event source mapping.
+    assert sorted(released) == [["a-0", "a-1"], ["b-0"]]
+
+
+def test_the_last_group_to_finish_is_left_to_the_event_source_mapping() -> None:
+    released: list[list[dict[str, Any]]] = []
+    runner = FifoBatchRunner(lambda r: None, logger, record_budget_ms=0, on_group_done=released.append)
+    runner.run(batch({"a": 3}), plenty)
+    assert released == []
+
+
+def test_a_failed_release_is_not_a_failed_record() -> None:
+    calls: list[int] = []
+
+    def release(records: list[dict[str, Any]]) -> None:
+        calls.append(len(records))
+        raise RuntimeError("delete failed")
+
+    runner = FifoBatchRunner(lambda r: None, logger, record_budget_ms=0, on_group_done=release)
+    assert failures(runner.run(batch({"a": 2, "b": 2}), plenty)) == []
+    assert calls == [2]
+
+
+@pytest.mark.parametrize("spec", [{"a": 10}, {"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 1, "g": 1, "h": 1, "i": 1, "j": 1}])
+def test_every_record_of_a_full_batch_is_handled_once(spec: dict[str, int]) -> None:
+    handled: list[str] = []
+    lock = threading.Lock()
+
+    def handle(r: dict[str, Any]) -> None:
+        with lock:
+            handled.append(r["messageId"])
+
+    records = batch(spec)
+    FifoBatchRunner(handle, logger, record_budget_ms=0).run(records, plenty)
+    assert sorted(handled) == sorted(r["messageId"] for r in records)
