@@ -31,14 +31,6 @@ serve: $(STAMP)  ## keep the local cloud up; where it is: .inorder/serve.json
 lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
-# SAM CLI pins boto3 exactly: it lives in its own venv, never in the project's.
-$(SAM):
-	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$(SAM_CLI_VERSION)"
-
-sam-validate: $(SAM)
-	$(SAM) validate --lint --region us-east-1
-
 lock:  ## re-pin requirements.txt from requirements.in in a scratch venv
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet "pip==$(PIP_VERSION)" -r requirements.in
@@ -48,3 +40,5 @@ lock:  ## re-pin requirements.txt from requirements.in in a scratch venv
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .inorder .aws-sam
+
+include infra/deploy.mk

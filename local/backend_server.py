@@ -1,13 +1,15 @@
 """Serve moto (with ``local.moto_patch`` applied) on a local port for other processes.
 
-Usage: ``python -m local.backend_server --port P [--host 127.0.0.1] [--no-patch]``.
+Usage: ``python -m local.backend_server --port P [--host 127.0.0.1] [--no-patch] [--no-fast-path]``.
 Port 0 picks a free port. Once listening, prints exactly one line ``READY http://HOST:PORT``
 (flushed) so a parent can learn the port; exits on SIGTERM/SIGINT.
 
 moto's own server (werkzeug, a thread per connection) collapses under hundreds of concurrent
 connections: every thread fights for the interpreter lock. waitress multiplexes connections on
 one I/O thread and runs requests on a fixed pool, wide enough that long polls (which hold a
-worker while they wait) never starve the other requests.
+worker while they wait) never starve the other requests. ``local.fast_path.FastPath`` serves
+the pipeline's hot SQS/DynamoDB calls without moto's per-request framework overhead
+(``--no-fast-path`` turns it off, for comparisons).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--no-patch", action="store_true", help="serve moto unpatched (only for comparisons)")
+    ap.add_argument("--no-fast-path", action="store_true",
+                    help="send every request through moto's app (only for comparisons)")
     args = ap.parse_args(argv)
     if not args.no_patch:
         from local import moto_patch
@@ -58,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" under load
     _cache_module_list()
     _cache_method_names()
-    server = create_server(DomainDispatcherApplication(create_backend_app), host=args.host, port=args.port,
+    app = DomainDispatcherApplication(create_backend_app)
+    if not args.no_fast_path:
+        from local.fast_path import FastPath
+
+        app = FastPath(app)
+    server = create_server(app, host=args.host, port=args.port,
                            threads=WORKER_THREADS, connection_limit=CONNECTION_LIMIT, backlog=2048,
                            channel_timeout=300)
     stop = threading.Event()

@@ -13,9 +13,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from local import runs
+import boto3
+
+from local import redrive, runs
 from local.aws import use_dummy_credentials
 from local.cloud import CloudOptions, LocalCloud
+from local.faults import FaultPlan
+from local.invoke import add_parser as add_invoke_parser
 
 STATE_DIR = Path(".inorder")
 
@@ -33,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     _workload_flags(demo)
     demo.add_argument("--processing-seconds", type=float, default=1.0)
     demo.add_argument("--report-json", type=Path)
+    demo.add_argument("--fail-rate", type=_share, default=0.0,
+                      help="share of processing attempts that fail at random (injected by the local cloud)")
     demo.add_argument("--timeout", type=float, default=900, help="seconds to wait for the queue to drain")
     demo.set_defaults(run=run_demo)
 
@@ -62,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--timeout", type=float, default=900)
     verify.add_argument("--report-json", type=Path)
     verify.set_defaults(run=run_verify)
+
+    back = commands.add_parser("redrive", help="move dead-lettered events back to the events queue")
+    back.add_argument("--info-file", type=Path, help="a 'serve' info file to take the queues from")
+    back.add_argument("--queue-url", help="events queue (default: from --info-file)")
+    back.add_argument("--dlq-url", help="dead-letter queue (default: from --info-file)")
+    back.set_defaults(run=run_redrive)
+    add_invoke_parser(commands)
     return parser
 
 
@@ -78,6 +91,13 @@ def _target_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key")
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -87,13 +107,15 @@ def _positive_int(text: str) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     print(f"inorder demo: {args.accounts:,} accounts, {args.events:,} events, "
-          f"{args.processing_seconds} s each, seed {args.seed}", file=sys.stderr)
-    with LocalCloud(CloudOptions(processing_seconds=args.processing_seconds)) as cloud:
+          f"{args.processing_seconds} s each, seed {args.seed}"
+          + (f", {args.fail_rate:.0%} of attempts failing" if args.fail_rate else ""), file=sys.stderr)
+    faults = FaultPlan(fail_rate=args.fail_rate, seed=args.seed)
+    with LocalCloud(CloudOptions(processing_seconds=args.processing_seconds, faults=faults)) as cloud:
         info = cloud.info()
         print(f"  local cloud up: API {info['api_url']}, backend {info['endpoint_url']}", file=sys.stderr)
         run = runs.generate(info["api_url"], info["api_key"], args)
         report = runs.verify(info, run, args.processing_seconds, args.timeout,
-                             results_log=cloud.options.log_dir / "processor.log")
+                             results_log=cloud.results_log)
     return runs.finish(report, args.report_json)
 
 
@@ -133,6 +155,17 @@ def run_verify(args: argparse.Namespace) -> int:
     run = runs.Run.from_json(json.loads(args.run_file.read_text()))
     report = runs.verify(info, run, args.processing_seconds, args.timeout, results_log=args.results_log)
     return runs.finish(report, args.report_json)
+
+
+def run_redrive(args: argparse.Namespace) -> int:
+    info = _target(args, need_api=False)
+    queue_url, dlq_url = args.queue_url or info.get("queue_url"), args.dlq_url or info.get("dlq_url")
+    if not (queue_url and dlq_url):
+        sys.exit("redrive: give --info-file or --queue-url and --dlq-url")
+    moved = redrive.redrive(boto3.client("sqs", region_name=info.get("region")), dlq_url, queue_url)
+    print(f"moved {moved} message(s) from the DLQ back to {queue_url}; they are processed after "
+          f"their accounts' later events (see README, Guarantees)", file=sys.stderr)
+    return 0
 
 
 def _target(args: argparse.Namespace, need_api: bool = True) -> dict[str, Any]:

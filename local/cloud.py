@@ -22,9 +22,10 @@ from local import consumer
 from local.aws import use_dummy_credentials
 from local.api_gateway import ApiGateway, Route, TokenBucket
 from local.backend import start_backend
-from local.child_process import start_child
+from local.child_process import Child, start_child
 from local.event_source_mapping import EventSourceMapping
-from local.lambda_runtime import LocalFunction, open_log, prepare_environment, send_function_logs_to
+from local.faults import FaultPlan, injected
+from local.lambda_runtime import LocalFunction, function_logs_to, open_log, prepare_environment
 
 # Threads of the API process that share one boto3 client: the ingest lanes of concurrent requests.
 POOL_CONNECTIONS = 64
@@ -33,11 +34,13 @@ POOL_CONNECTIONS = 64
 @dataclass
 class CloudOptions:
     processing_seconds: float | None = None
+    parameters: dict[str, str] = field(default_factory=dict)  # template parameter overrides
     port: int = 0
     stack_name: str = "inorder"
     log_dir: Path = field(default_factory=lambda: Path(".inorder") / "logs")
     api_key: str | None = None
     consumer_in_process: bool = False  # tests inspect the mapping directly; runs isolate it
+    faults: FaultPlan = field(default_factory=FaultPlan)
 
 
 class LocalCloud(contextlib.AbstractContextManager):
@@ -47,6 +50,7 @@ class LocalCloud(contextlib.AbstractContextManager):
         self.endpoint_url: str | None = None
         self.api: ApiGateway | None = None
         self.mapping: EventSourceMapping | None = None  # only when the consumer runs in this process
+        self.consumer: Child | None = None  # only when it runs in a process of its own
         self.deployment: resources.Deployment | None = None
 
     def __enter__(self) -> LocalCloud:
@@ -69,23 +73,28 @@ class LocalCloud(contextlib.AbstractContextManager):
         if not self.endpoint_url:
             backend = self._stack.enter_context(start_backend(log_path=opts.log_dir / "backend.log"))
             self.endpoint_url = backend.endpoint_url
-        params = {} if opts.processing_seconds is None else {"ProcessingSeconds": str(opts.processing_seconds)}
+        params = dict(opts.parameters)
+        if opts.processing_seconds is not None:
+            params["ProcessingSeconds"] = str(opts.processing_seconds)
         self.deployment = resources.deploy(boto3.Session(region_name=region), opts.stack_name,
                                            self.endpoint_url, params)
-        self._start_consumer(region)
+        self.start_consumer()
         self.api = self._start_api(region)
 
-    def _start_consumer(self, region: str) -> None:
+    def start_consumer(self) -> None:
+        """Start the event source mapping and processor (again, after a consumer died: tests do that)."""
         assert self.deployment is not None
-        log_path = self.options.log_dir / "processor.log"
+        region = self.deployment.region
         if self.options.consumer_in_process:
-            self.mapping = consumer.start_mapping(self.deployment.resolver, self.endpoint_url, region, log_path)
+            self._stack.enter_context(injected(self.options.faults))
+            self.mapping = consumer.start_mapping(self.deployment.resolver, self.endpoint_url, region)
             self._stack.callback(self.mapping.stop)
             return
         config = {"resolver": consumer.resolver_to_json(self.deployment.resolver),
-                  "endpoint_url": self.endpoint_url, "region": region, "log_path": str(log_path)}
-        self._stack.enter_context(start_child("local.consumer", [json.dumps(config)],
-                                              self.options.log_dir / "consumer.log"))
+                  "endpoint_url": self.endpoint_url, "region": region, "log_path": str(self.results_log),
+                  "faults": self.options.faults.to_json()}
+        self.consumer = self._stack.enter_context(start_child("local.consumer", [json.dumps(config)],
+                                                              self.options.log_dir / "consumer.log"))
 
     def _start_api(self, region: str) -> ApiGateway:
         assert self.deployment is not None
@@ -93,7 +102,9 @@ class LocalCloud(contextlib.AbstractContextManager):
         prepare_environment(list(specs.values()), self.deployment.resolver, self.endpoint_url, region)
         os.environ["INORDER_MAX_POOL_CONNECTIONS"] = str(POOL_CONNECTIONS)
         functions = {name: LocalFunction(spec, region) for name, spec in specs.items()}
-        send_function_logs_to(self._stack.enter_context(open_log(self.options.log_dir / "ingest.log")))
+        log_name = "functions.log" if self.options.consumer_in_process else "ingest.log"
+        log = self._stack.enter_context(open_log(self.options.log_dir / log_name))
+        self._stack.enter_context(function_logs_to(log))
         api_props = next(iter(template.resources_of_type("AWS::Serverless::Api").values()))["Properties"]
         stage = self.deployment.resolver(api_props["StageName"])
         throttle = api_props["Auth"]["UsagePlan"]["Throttle"]
@@ -103,6 +114,12 @@ class LocalCloud(contextlib.AbstractContextManager):
                          port=self.options.port).start()
         self._stack.callback(api.stop)
         return api
+
+    @property
+    def results_log(self) -> Path:
+        """Where the processor's log of results goes (one process's functions share one logger)."""
+        in_process = self.options.consumer_in_process
+        return self.options.log_dir / ("functions.log" if in_process else "processor.log")
 
     def info(self) -> dict[str, Any]:
         """What other tools need to use this cloud (the ``serve --info-file`` contract)."""

@@ -18,6 +18,7 @@ from infra import template
 from infra.template import Resolver
 from local import aws
 from local.event_source_mapping import EventSourceMapping
+from local.faults import FaultPlan, injected
 from local.lambda_runtime import LocalFunction, open_log, prepare_environment, send_function_logs_to
 
 # Threads that share one boto3 client here: up to MaximumConcurrency invocations.
@@ -32,13 +33,12 @@ def resolver_from_json(data: dict[str, Any]) -> Resolver:
     return Resolver(dict(data["refs"]), {tuple(k.split(".", 1)): v for k, v in data["attrs"].items()})
 
 
-def start_mapping(resolver: Resolver, endpoint_url: str | None, region: str, log_path: Path) -> EventSourceMapping:
+def start_mapping(resolver: Resolver, endpoint_url: str | None, region: str) -> EventSourceMapping:
     """Build the template's SQS event source mapping for its function, and start polling."""
     spec, event = template.event_of_type("SQS")
     prepare_environment([spec], resolver, endpoint_url, region)
     os.environ["INORDER_MAX_POOL_CONNECTIONS"] = str(POOL_CONNECTIONS)
     function = LocalFunction(spec, region)
-    send_function_logs_to(open_log(log_path))
     resolved = resolver(event)
     queue_id = event["Queue"]["Fn::GetAtt"][0]
     return EventSourceMapping(
@@ -54,11 +54,12 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    mapping = start_mapping(resolver_from_json(config["resolver"]), config["endpoint_url"], config["region"],
-                            Path(config["log_path"]))
-    print("READY", flush=True)
-    stop.wait()
-    mapping.stop()
+    with injected(FaultPlan.from_json(config["faults"])), open_log(Path(config["log_path"])) as log:
+        mapping = start_mapping(resolver_from_json(config["resolver"]), config["endpoint_url"], config["region"])
+        send_function_logs_to(log)
+        print("READY", flush=True)
+        stop.wait()
+        mapping.stop()
     return 0
 
 

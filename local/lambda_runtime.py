@@ -13,8 +13,11 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
 
 from infra.template import FunctionSpec, Resolver
@@ -49,7 +52,9 @@ class LocalFunction:
         self.name = spec.logical_id
         self._arn = f"arn:aws:lambda:{region}:{account_id}:function:{spec.logical_id}"
         module_name, attribute = spec.handler.rsplit(".", 1)
-        self._handler = getattr(importlib.import_module(module_name), attribute)
+        module = importlib.import_module(module_name)
+        _cold_start(module)
+        self._handler = getattr(module, attribute)
 
     def context(self) -> LambdaContext:
         return LambdaContext(self.name, self.spec.memory_mb, self._arn, str(uuid.uuid4()),
@@ -78,6 +83,17 @@ class LocalFunction:
         return outcome.get("result")
 
 
+def _cold_start(module: ModuleType) -> None:
+    """A new LocalFunction is a new container: forget what the handler module built for an earlier one.
+
+    Handlers build clients once per container (``functools.cache``); in one local process a
+    second cloud - a test's, say - must not inherit clients pointing at the first one's endpoint.
+    """
+    for value in vars(module).values():
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+
+
 def prepare_environment(specs: list[FunctionSpec], resolver: Resolver, endpoint_url: str | None,
                         region: str) -> None:
     """Put the functions' template environment into this process before their modules are imported.
@@ -95,6 +111,21 @@ def prepare_environment(specs: list[FunctionSpec], resolver: Resolver, endpoint_
     os.environ["AWS_REGION"] = region
     if endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+
+
+@contextmanager
+def function_logs_to(stream: TextIO, service: str | None = None) -> Iterator[TextIO]:
+    """Send the functions' Powertools log lines to ``stream`` for the block, then back where they went."""
+    name = service or os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+    handlers = [h for h in logging.getLogger(name).handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.stream for h in handlers]
+    for handler in handlers:
+        handler.setStream(stream)
+    try:
+        yield stream
+    finally:
+        for handler, old in zip(handlers, previous):
+            handler.setStream(old)
 
 
 def send_function_logs_to(stream: TextIO, service: str | None = None) -> None:

@@ -28,22 +28,34 @@ def scan_results(dynamodb: Any, table: str, accounts: set[str]) -> list[dict[str
 
 
 def peek_dlq(sqs: Any, dlq_url: str) -> list[Key]:
-    """Every (account_id, seq) in the DLQ, leaving the messages there and visible again."""
-    seen: dict[str, tuple[Key, str]] = {}
-    while True:
-        messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=60,
-                                       WaitTimeSeconds=0).get("Messages", [])
-        fresh = [m for m in messages if m["MessageId"] not in seen]
-        if not fresh:
-            break
-        for message in fresh:
+    """Every (account_id, seq) in the DLQ, leaving the messages there and visible again.
+
+    A FIFO receive locks each group it returns from; when a batch fills up part-way through a
+    group, that group is handed back once so its head can be read again with room to spare.
+    (A group with more than ten messages in the DLQ still shows only its first ten.)
+    """
+    seen: dict[str, Key] = {}
+    held: dict[str, str] = {}  # message id -> receipt handle, released at the end
+    retried: set[str] = set()
+    while messages := sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=60,
+                                          MessageSystemAttributeNames=["MessageGroupId"]).get("Messages", []):
+        for message in messages:
             body = json.loads(message["Body"])
-            seen[message["MessageId"]] = ((body["account_id"], int(body["seq"])), message["ReceiptHandle"])
-    handles = [handle for _, handle in seen.values()]
+            seen[message["MessageId"]] = (body["account_id"], int(body["seq"]))
+            held[message["MessageId"]] = message["ReceiptHandle"]
+        cut = messages[-1]["Attributes"]["MessageGroupId"]
+        if len(messages) == 10 and cut not in retried:
+            retried.add(cut)
+            _make_visible(sqs, dlq_url, [held.pop(m["MessageId"]) for m in messages
+                                         if m["Attributes"]["MessageGroupId"] == cut])
+    _make_visible(sqs, dlq_url, list(held.values()))
+    return list(seen.values())
+
+
+def _make_visible(sqs: Any, queue_url: str, handles: list[str]) -> None:
     for start in range(0, len(handles), 10):
-        sqs.change_message_visibility_batch(QueueUrl=dlq_url, Entries=[
+        sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=[
             {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(handles[start:start + 10])])
-    return [key for key, _ in seen.values()]
 
 
 def queue_depth(sqs: Any, queue_url: str) -> int:

@@ -8,6 +8,8 @@ rules are tested without any backend.
   results when there is one) or a result for an event this run never had accepted.
 * order violations: within an account, in ``seq`` order, a result that started before the
   previous one finished - out of order, or two consumers holding one account at once.
+* DLQ: an event that failed ``maxReceiveCount`` times is moved there, and SQS then hands out
+  its account's later events; each entry says how many of them were processed after it.
 * lower bound: each account's chain f_i = max(f_{i-1}, a_i) + t from the intended send times
   a_i; the largest finish is the earliest any system could be done.
 """
@@ -49,7 +51,7 @@ def build_report(run: RunInput) -> dict[str, Any]:
         "duplicates": _duplicates(run, accepted, by_key),
         "order_violations": len(order_violations(by_key[k] for k in processed)),
         "dlq": len(in_dlq),
-        "dlq_events": [{"account_id": a, "seq": s} for a, s in sorted(in_dlq)],
+        "dlq_events": [_dlq_entry(key, processed) for key in sorted(in_dlq)],
         "retries": sum(int(by_key[k].get("receive_count", 1)) - 1 for k in processed),
         "makespan_s": round(makespan, 3),
         "lower_bound_s": round(bound, 3),
@@ -57,6 +59,13 @@ def build_report(run: RunInput) -> dict[str, Any]:
         "throughput_eps": round(len(processed) / makespan, 2) if makespan else 0.0,
         "latency_ms": {f"p{p}": round(percentile(latencies, p), 1) for p in (50, 95, 99)},
     }
+
+
+def _dlq_entry(key: Key, processed: set[Key]) -> dict[str, Any]:
+    """A dead-lettered event and what became of its account's later events: SQS moved on to them."""
+    account, seq = key
+    later = sorted(s for a, s in processed if a == account and s > seq)
+    return {"account_id": account, "seq": seq, "later_processed": len(later)}
 
 
 def lower_bound(intended: dict[Key, float], t: float) -> float:

@@ -77,7 +77,10 @@ def finish(report: dict[str, Any], report_json: Path | None) -> int:
         shown = ", ".join(f"{k} {v:,.0f}" for k, v in value.items()) if isinstance(value, dict) else f"{value:,}"
         print(f"  {key:<17} {shown}")
     for event in report["dlq_events"][:20]:
-        print(f"  in DLQ: account {event['account_id']} seq {event['seq']}")
+        print(f"  in DLQ: account {event['account_id']} seq {event['seq']}; "
+              f"{event['later_processed']} later event(s) of the account processed after it")
+    if len(report["dlq_events"]) > 20:
+        print(f"  … and {len(report['dlq_events']) - 20} more in the DLQ (see --report-json)")
     if report_json:
         report_json.parent.mkdir(parents=True, exist_ok=True)
         report_json.write_text(json.dumps(report, indent=2) + "\n")

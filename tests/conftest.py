@@ -60,15 +60,8 @@ def _reset_function_caches() -> None:
 @pytest.fixture
 def function_logs() -> Iterator[io.StringIO]:
     """The functions' Powertools log lines (the "log of results"), as CloudWatch would get them."""
-    import logging
+    from local.lambda_runtime import function_logs_to
 
-    from local.lambda_runtime import send_function_logs_to
-
-    stream = io.StringIO()
     service = template.function("ProcessorFunction").environment["POWERTOOLS_SERVICE_NAME"]
-    handlers = [h for h in logging.getLogger(service).handlers if isinstance(h, logging.StreamHandler)]
-    previous = [h.stream for h in handlers]
-    send_function_logs_to(stream, service)
-    yield stream
-    for handler, old in zip(handlers, previous):
-        handler.setStream(old)
+    with function_logs_to(io.StringIO(), service) as stream:
+        yield stream

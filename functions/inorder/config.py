@@ -19,6 +19,7 @@ class Settings:
     queue_url: str
     table_name: str
     processing_seconds: float = 1.0
+    retry_base_seconds: float = 1.0
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -26,11 +27,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     missing = [name for name in ("EVENTS_QUEUE_URL", "RESULTS_TABLE") if not env.get(name)]
     if missing:
         raise ConfigError(f"missing environment variable(s): {', '.join(missing)}")
-    raw = env.get("PROCESSING_SECONDS", "1.0")
+    return Settings(env["EVENTS_QUEUE_URL"], env["RESULTS_TABLE"],
+                    _seconds(env, "PROCESSING_SECONDS", "1.0"), _seconds(env, "RETRY_BASE_SECONDS", "1.0"))
+
+
+def _seconds(env: Mapping[str, str], name: str, default: str) -> float:
+    raw = env.get(name, default)
     try:
         seconds = float(raw)
     except ValueError:
-        raise ConfigError(f"PROCESSING_SECONDS must be a number of seconds, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
     if not 0 <= seconds <= 60:
-        raise ConfigError(f"PROCESSING_SECONDS must be between 0 and 60, got {seconds}")
-    return Settings(env["EVENTS_QUEUE_URL"], env["RESULTS_TABLE"], seconds)
+        raise ConfigError(f"{name} must be between 0 and 60, got {seconds}")
+    return seconds

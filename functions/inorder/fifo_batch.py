@@ -10,28 +10,38 @@ own events allow. The rules that keep order safe:
 * a record is only started if it can finish before the function timeout - what is not started
   is reported as failed and comes back, instead of being cut off half-way by Lambda;
 * a group whose run is done while other groups of the batch are still working is released at
-  once (``on_group_done``), so SQS can hand out the account's next events without waiting for
-  them; the last group to finish needs no such call, as Lambda deletes the batch right after.
+  once (``feedback.release``), so SQS can hand out the account's next events without waiting for
+  them; the last group to finish needs no such call, as Lambda deletes the batch right after;
+* what a group hands back is scheduled to return (``feedback.retry_later``): after a back-off
+  when it failed, at once when it was not started for lack of time.
 """
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
 Record = dict[str, Any]
 
 
+class GroupFeedback(Protocol):
+    """What the runner tells the queue about a group before the invocation ends."""
+
+    def release(self, records: list[Record]) -> None: ...
+
+    def retry_later(self, records: list[Record], after_failure: bool) -> None: ...
+
+
 class FifoBatchRunner:
     def __init__(self, handle: Callable[[Record], None], logger: Logger, *,
-                 record_budget_ms: int, on_group_done: Callable[[list[Record]], None] | None = None):
+                 record_budget_ms: int, feedback: GroupFeedback | None = None):
         self._handle = handle
         self._logger = logger
         self._record_budget_ms = record_budget_ms
-        self._on_group_done = on_group_done
+        self._feedback = feedback
 
     def run(self, records: list[Record], time_left_ms: Callable[[], int]) -> dict[str, list[dict[str, str]]]:
         groups = _by_group(records)
@@ -47,7 +57,7 @@ class FifoBatchRunner:
 
     def _run_group(self, group: list[Record], time_left_ms: Callable[[], int], running: _Countdown) -> list[Record]:
         """Process a group's records in order; return those not done (the first failure onwards)."""
-        done = 0
+        done, failed = 0, False
         for record in group:
             if time_left_ms() < self._record_budget_ms:
                 self._logger.warning("not enough time left to start a record; returning it to the queue",
@@ -59,21 +69,25 @@ class FifoBatchRunner:
                 self._logger.exception("record failed; it and the rest of its group will be retried",
                                        extra={"message_id": record["messageId"],
                                               "group": _group_of(record)})
+                failed = True
                 break
             done += 1
-        if running.finish_one():  # others still work: do not make this account wait for them
-            self._release(group[:done])
+        others_running = running.finish_one()
+        if done and others_running:  # do not make this account wait for the others
+            self._tell("release", group[:done])
+        if done < len(group):
+            self._tell("retry_later", group[done:], failed)
         return group[done:]
 
-    def _release(self, records: list[Record]) -> None:
-        if not records or self._on_group_done is None:
+    def _tell(self, what: str, records: list[Record], *args: Any) -> None:
+        if self._feedback is None:
             return
         try:
-            self._on_group_done(records)
+            getattr(self._feedback, what)(records, *args)
         except Exception:
-            # Not fatal: the event source mapping deletes them when the invocation ends.
-            self._logger.warning("early release failed; the event source mapping will delete them",
-                                 exc_info=True)
+            # Not fatal: the event source mapping deletes what succeeded when the invocation ends,
+            # and what did not comes back after the visibility timeout.
+            self._logger.warning(f"{what} failed; the queue's own timing applies", exc_info=True)
 
 
 class _Countdown:

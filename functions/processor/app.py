@@ -12,7 +12,7 @@ from inorder import aws
 from inorder.config import load_settings
 from inorder.fifo_batch import FifoBatchRunner
 from inorder.processing import EventProcessor
-from inorder.queue_release import QueueReleaser
+from inorder.queue_feedback import QueueFeedback
 from inorder.result_store import ResultStore
 
 logger = Logger()
@@ -32,7 +32,7 @@ def _runner() -> FifoBatchRunner:
         lambda record: processor.process(decode_record(record)),
         logger,
         record_budget_ms=int(settings.processing_seconds * 1000) + SAFETY_MARGIN_MS,
-        on_group_done=QueueReleaser(aws.client("sqs"), settings.queue_url),
+        feedback=QueueFeedback(aws.client("sqs"), settings.queue_url, settings.retry_base_seconds),
     )
 
 

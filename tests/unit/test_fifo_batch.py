@@ -73,8 +73,29 @@ def test_records_that_cannot_finish_in_time_are_not_started() -> None:
     assert failures(response) == ["a-2", "a-3"]
 
 
+class Feedback:
+    """Records what the runner tells the queue; ``on_release`` lets a test react to a release."""
+
+    def __init__(self, on_release: Any = None, fail: bool = False):
+        self.released: list[list[str]] = []
+        self.returned: list[tuple[list[str], bool]] = []
+        self._on_release = on_release
+        self._fail = fail
+
+    def release(self, records: list[dict[str, Any]]) -> None:
+        self.released.append([r["messageId"] for r in records])
+        if self._on_release:
+            self._on_release(self)
+        if self._fail:
+            raise RuntimeError("delete failed")
+
+    def retry_later(self, records: list[dict[str, Any]], after_failure: bool) -> None:
+        self.returned.append(([r["messageId"] for r in records], after_failure))
+        if self._fail:
+            raise RuntimeError("change visibility failed")
+
+
 def test_a_group_done_before_the_others_is_released_at_once_with_only_its_done_records() -> None:
-    released: list[list[str]] = []
     slow_group_may_finish = threading.Event()
 
     def handle(r: dict[str, Any]) -> None:
@@ -83,34 +104,37 @@ def test_a_group_done_before_the_others_is_released_at_once_with_only_its_done_r
         if r["messageId"] == "c-0":
             assert slow_group_may_finish.wait(5)
 
-    def release(records: list[dict[str, Any]]) -> None:
-        released.append([r["messageId"] for r in records])
-        if len(released) == 2:
-            slow_group_may_finish.set()
-
-    runner = FifoBatchRunner(handle, logger, record_budget_ms=0, on_group_done=release)
-    runner.run(batch({"a": 2, "b": 3, "c": 1}), plenty)
+    feedback = Feedback(on_release=lambda f: len(f.released) == 2 and slow_group_may_finish.set())
+    FifoBatchRunner(handle, logger, record_budget_ms=0, feedback=feedback).run(batch({"a": 2, "b": 3, "c": 1}), plenty)
     # a and b finish while c still works; c finishes last and is left to the event source mapping.
-    assert sorted(released) == [["a-0", "a-1"], ["b-0"]]
+    assert sorted(feedback.released) == [["a-0", "a-1"], ["b-0"]]
+    assert feedback.returned == [(["b-1", "b-2"], True)]
 
 
 def test_the_last_group_to_finish_is_left_to_the_event_source_mapping() -> None:
-    released: list[list[dict[str, Any]]] = []
-    runner = FifoBatchRunner(lambda r: None, logger, record_budget_ms=0, on_group_done=released.append)
-    runner.run(batch({"a": 3}), plenty)
-    assert released == []
+    feedback = Feedback()
+    FifoBatchRunner(lambda r: None, logger, record_budget_ms=0, feedback=feedback).run(batch({"a": 3}), plenty)
+    assert feedback.released == [] and feedback.returned == []
 
 
-def test_a_failed_release_is_not_a_failed_record() -> None:
-    calls: list[int] = []
+def test_records_not_started_for_lack_of_time_come_back_without_back_off() -> None:
+    left = iter([5_000, 500, 500])
+    feedback = Feedback()
+    FifoBatchRunner(lambda r: None, logger, record_budget_ms=2_000, feedback=feedback).run(
+        batch({"a": 3}), lambda: next(left))
+    assert feedback.returned == [(["a-1", "a-2"], False)]
 
-    def release(records: list[dict[str, Any]]) -> None:
-        calls.append(len(records))
-        raise RuntimeError("delete failed")
 
-    runner = FifoBatchRunner(lambda r: None, logger, record_budget_ms=0, on_group_done=release)
-    assert failures(runner.run(batch({"a": 2, "b": 2}), plenty)) == []
-    assert calls == [2]
+def test_failed_feedback_is_not_a_failed_record() -> None:
+    feedback = Feedback(fail=True)
+
+    def handle(r: dict[str, Any]) -> None:
+        if r["messageId"] == "b-1":
+            raise RuntimeError("boom")
+
+    response = FifoBatchRunner(handle, logger, record_budget_ms=0, feedback=feedback).run(batch({"a": 2, "b": 2}), plenty)
+    assert failures(response) == ["b-1"]
+    assert len(feedback.released) == 1 and len(feedback.returned) == 1
 
 
 @pytest.mark.parametrize("spec", [{"a": 10}, {"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 1, "g": 1, "h": 1, "i": 1, "j": 1}])

@@ -43,7 +43,15 @@ def test_a_clean_run() -> None:
 def test_missing_results_are_lost_unless_in_the_dlq() -> None:
     assert run([result("a", 1, 100, 101)])["lost"] == 2
     report = run([result("a", 1, 100, 101)], dlq=[("a", 2)])
-    assert (report["lost"], report["dlq"], report["dlq_events"]) == (1, 1, [{"account_id": "a", "seq": 2}])
+    assert (report["lost"], report["dlq"]) == (1, 1)
+    assert report["dlq_events"] == [{"account_id": "a", "seq": 2, "later_processed": 0}]
+
+
+def test_a_dead_lettered_event_names_the_later_events_processed_after_it() -> None:
+    intended = {("a", 1): 0.0, ("a", 2): 0.0, ("a", 3): 0.0}
+    report = build_report(RunInput(0.0, 1.0, intended, [result("a", 1, 0, 1), result("a", 3, 1, 2)], [("a", 2)]))
+    assert report["dlq_events"] == [{"account_id": "a", "seq": 2, "later_processed": 1}]
+    assert (report["lost"], report["order_violations"]) == (0, 0)
 
 
 def test_duplicates_from_the_log_and_unexpected_results() -> None:
