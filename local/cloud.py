@@ -40,6 +40,9 @@ class CloudOptions:
     log_dir: Path = field(default_factory=lambda: Path(".inorder") / "logs")
     api_key: str | None = None
     consumer_in_process: bool = False  # tests inspect the mapping directly; runs isolate it
+    # Like Lambda's fleet, the consumer spans processes: one interpreter lock cannot run the
+    # hundreds of concurrent invocations of the mission on a 2-core machine.
+    consumer_processes: int = int(os.environ.get("INORDER_CONSUMER_PROCESSES", "3"))
     faults: FaultPlan = field(default_factory=FaultPlan)
 
 
@@ -50,7 +53,7 @@ class LocalCloud(contextlib.AbstractContextManager):
         self.endpoint_url: str | None = None
         self.api: ApiGateway | None = None
         self.mapping: EventSourceMapping | None = None  # only when the consumer runs in this process
-        self.consumer: Child | None = None  # only when it runs in a process of its own
+        self.consumers: list[Child] = []  # only when it runs in processes of its own
         self.deployment: resources.Deployment | None = None
 
     def __enter__(self) -> LocalCloud:
@@ -90,11 +93,13 @@ class LocalCloud(contextlib.AbstractContextManager):
             self.mapping = consumer.start_mapping(self.deployment.resolver, self.endpoint_url, region)
             self._stack.callback(self.mapping.stop)
             return
+        processes = self.options.consumer_processes
         config = {"resolver": consumer.resolver_to_json(self.deployment.resolver),
                   "endpoint_url": self.endpoint_url, "region": region, "log_path": str(self.results_log),
-                  "faults": self.options.faults.to_json()}
-        self.consumer = self._stack.enter_context(start_child("local.consumer", [json.dumps(config)],
-                                                              self.options.log_dir / "consumer.log"))
+                  "faults": self.options.faults.to_json(), "share": processes}
+        self.consumers = [self._stack.enter_context(start_child("local.consumer", [json.dumps(config)],
+                                                                self.options.log_dir / "consumer.log"))
+                          for _ in range(processes)]
 
     def _start_api(self, region: str) -> ApiGateway:
         assert self.deployment is not None

@@ -33,8 +33,11 @@ def resolver_from_json(data: dict[str, Any]) -> Resolver:
     return Resolver(dict(data["refs"]), {tuple(k.split(".", 1)): v for k, v in data["attrs"].items()})
 
 
-def start_mapping(resolver: Resolver, endpoint_url: str | None, region: str) -> EventSourceMapping:
-    """Build the template's SQS event source mapping for its function, and start polling."""
+def start_mapping(resolver: Resolver, endpoint_url: str | None, region: str, share: int = 1) -> EventSourceMapping:
+    """Build the template's SQS event source mapping for its function, and start polling.
+
+    ``share``: how many consumer processes split the mapping's ``MaximumConcurrency`` between them.
+    """
     spec, event = template.event_of_type("SQS")
     prepare_environment([spec], resolver, endpoint_url, region)
     os.environ["INORDER_MAX_POOL_CONNECTIONS"] = str(POOL_CONNECTIONS)
@@ -44,7 +47,7 @@ def start_mapping(resolver: Resolver, endpoint_url: str | None, region: str) -> 
     return EventSourceMapping(
         aws.client("sqs", endpoint_url, region, POOL_CONNECTIONS), resolver.refs[queue_id], resolved["Queue"],
         function, batch_size=int(resolved.get("BatchSize", 10)),
-        maximum_concurrency=int(resolved.get("ScalingConfig", {}).get("MaximumConcurrency", 1000)),
+        maximum_concurrency=-(-int(resolved.get("ScalingConfig", {}).get("MaximumConcurrency", 1000)) // share),
         region=region,
     ).start()
 
@@ -55,7 +58,8 @@ def main(argv: list[str]) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with injected(FaultPlan.from_json(config["faults"])), open_log(Path(config["log_path"])) as log:
-        mapping = start_mapping(resolver_from_json(config["resolver"]), config["endpoint_url"], config["region"])
+        mapping = start_mapping(resolver_from_json(config["resolver"]), config["endpoint_url"], config["region"],
+                                config["share"])
         send_function_logs_to(log)
         print("READY", flush=True)
         stop.wait()

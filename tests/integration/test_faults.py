@@ -141,9 +141,9 @@ def test_a_consumer_killed_mid_batch_loses_and_doubles_nothing(tmp_path: Path) -
         table = boto3.client("dynamodb", endpoint_url=info["endpoint_url"])
         while table.scan(TableName=info["table_name"], Select="COUNT")["Count"] < 10:
             time.sleep(0.05)
-        assert c.consumer is not None
-        c.consumer.process.send_signal(signal.SIGKILL)  # no clean-up, mid-batch
-        c.consumer.process.wait(10)
+        for child in c.consumers:
+            child.process.send_signal(signal.SIGKILL)  # no clean-up, mid-batch
+            child.process.wait(10)
         c.start_consumer()
         r = report(c, events, started)
     assert healthy(r) and (r["accepted"], r["processed"]) == (150, 150)
