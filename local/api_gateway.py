@@ -179,7 +179,11 @@ def _handler_for(gateway: ApiGateway) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+        def __getattr__(self, name: str) -> Any:
+            # Every method, TRACE and QUERY included, reaches the gateway's routing (403 if unrouted).
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class signature
             """Quiet: the demo's console is for its progress display."""

@@ -32,14 +32,20 @@ def _services() -> tuple[IngestService, ResultStore]:
 @app.post("/events")
 def post_events() -> tuple[dict[str, Any], int]:
     event = app.current_event
-    status, body = _services()[0].accept(event.decoded_body, event.headers.get("content-type"),
-                                         event.request_context.request_id)
+    try:
+        text = event.decoded_body
+    except UnicodeDecodeError:
+        return {"message": "invalid request; nothing was enqueued",
+                "errors": [{"index": None, "field": "body", "message": "the body is not UTF-8 text"}]}, 400
+    status, body = _services()[0].accept(text, event.headers.get("content-type"), event.request_context.request_id)
     logger.info("ingest answered", extra={"status": status, "accepted": body.get("accepted")})
     return body, status
 
 
 @app.get("/accounts/<account_id>/results")
 def get_results(account_id: str) -> tuple[dict[str, Any], int]:
+    # API Gateway hands over pathParameters URL-decoded; the route's match is on the raw path.
+    account_id = (app.current_event.path_parameters or {}).get("account_id", account_id)
     if not re.fullmatch(ACCOUNT_ID_PATTERN, account_id):
         return {"message": f"account_id must match {ACCOUNT_ID_PATTERN}"}, 400
     return {"account_id": account_id, "results": _services()[1].results_for(account_id)}, 200

@@ -29,9 +29,9 @@ class IngestService:
         if refusal:
             return refusal
         try:
-            events = parse_events_request(json.loads(body or ""))
-        except json.JSONDecodeError as error:
-            return _invalid([Problem(None, "body", f"malformed JSON: {error}")])
+            events = parse_events_request(json.loads(body or "", parse_constant=_refuse_constant))
+        except (ValueError, RecursionError) as error:  # JSONDecodeError, huge integers, absurd nesting
+            return _invalid([Problem(None, "body", f"malformed JSON: {str(error)[:200]}")])
         except InvalidRequest as error:
             return _invalid(error.problems)
         outcome = self._writer.enqueue(events, self._clock(), request_id)
@@ -43,6 +43,11 @@ class IngestService:
             "not_accepted": [r.as_dict() for r in outcome.refused],
             "request_id": request_id,
         }
+
+
+def _refuse_constant(name: str) -> None:
+    """NaN and Infinity are not JSON; Python's parser would let them through to the queue."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _refuse_envelope(body: str | None, content_type: str | None) -> Answer | None:
