@@ -10,8 +10,9 @@ SAM_CLI_VERSION := 1.170.0
 PIP_VERSION := 26.3
 
 DEMO_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: demo test serve lint sam-validate lock clean
+.PHONY: demo bench test serve lint sam-validate lock clean
 
 $(STAMP): requirements.txt functions/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +22,9 @@ $(STAMP): requirements.txt functions/requirements.txt
 
 demo: $(STAMP)  ## the mission: 1,000 accounts, 10,000 events, 1 s each, on the embedded backend
 	$(BIN)/python -m local demo $(DEMO_ARGS)
+
+bench: $(STAMP)  ## mission vs Powertools vs LocalStack (model), overhead vs raw backend, scale; table + bench-results/bench.json
+	$(BIN)/python -m local bench $(BENCH_ARGS)
 
 test: $(STAMP)  ## unit + integration tests (+ e2e when INORDER_E2E_ENDPOINT is set)
 	$(BIN)/python -m pytest

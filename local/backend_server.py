@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         app = FastPath(app)
     server = create_server(app, host=args.host, port=args.port,
                            threads=WORKER_THREADS, connection_limit=CONNECTION_LIMIT, backlog=2048,
-                           channel_timeout=300)
+                           channel_timeout=300, asyncore_use_poll=True)  # select() stops at fd 1024
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

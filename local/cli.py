@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from local import redrive, runs
+from local import bench, redrive, runs
 from local.aws import use_dummy_credentials
 from local.cloud import CloudOptions, LocalCloud
 from local.faults import FaultPlan
@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--dlq-url", help="dead-letter queue (default: from --info-file)")
     back.set_defaults(run=run_redrive)
     add_invoke_parser(commands)
+    bench.add_parser(commands)
     return parser
 
 

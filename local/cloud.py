@@ -44,6 +44,7 @@ class CloudOptions:
     # hundreds of concurrent invocations of the mission on a 2-core machine.
     consumer_processes: int = int(os.environ.get("INORDER_CONSUMER_PROCESSES", "3"))
     faults: FaultPlan = field(default_factory=FaultPlan)
+    processor_handler: str | None = None  # "module.function" run instead of the template's Handler (benchmarks)
 
 
 class LocalCloud(contextlib.AbstractContextManager):
@@ -90,13 +91,15 @@ class LocalCloud(contextlib.AbstractContextManager):
         region = self.deployment.region
         if self.options.consumer_in_process:
             self._stack.enter_context(injected(self.options.faults))
-            self.mapping = consumer.start_mapping(self.deployment.resolver, self.endpoint_url, region)
+            self.mapping = consumer.start_mapping(self.deployment.resolver, self.endpoint_url, region,
+                                                  handler=self.options.processor_handler)
             self._stack.callback(self.mapping.stop)
             return
         processes = self.options.consumer_processes
         config = {"resolver": consumer.resolver_to_json(self.deployment.resolver),
                   "endpoint_url": self.endpoint_url, "region": region, "log_path": str(self.results_log),
-                  "faults": self.options.faults.to_json(), "share": processes}
+                  "faults": self.options.faults.to_json(), "share": processes,
+                  "handler": self.options.processor_handler}
         self.consumers = [self._stack.enter_context(start_child("local.consumer", [json.dumps(config)],
                                                                 self.options.log_dir / "consumer.log"))
                           for _ in range(processes)]

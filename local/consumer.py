@@ -6,6 +6,7 @@ interpreter lock with the API and starve ingest. Tests may run it in-process ins
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -33,12 +34,16 @@ def resolver_from_json(data: dict[str, Any]) -> Resolver:
     return Resolver(dict(data["refs"]), {tuple(k.split(".", 1)): v for k, v in data["attrs"].items()})
 
 
-def start_mapping(resolver: Resolver, endpoint_url: str | None, region: str, share: int = 1) -> EventSourceMapping:
+def start_mapping(resolver: Resolver, endpoint_url: str | None, region: str, share: int = 1,
+                  handler: str | None = None) -> EventSourceMapping:
     """Build the template's SQS event source mapping for its function, and start polling.
 
     ``share``: how many consumer processes split the mapping's ``MaximumConcurrency`` between them.
+    ``handler``: a "module.function" to run instead of the template's ``Handler`` (benchmarks).
     """
     spec, event = template.event_of_type("SQS")
+    if handler:
+        spec = dataclasses.replace(spec, handler=handler)
     prepare_environment([spec], resolver, endpoint_url, region)
     os.environ["INORDER_MAX_POOL_CONNECTIONS"] = str(POOL_CONNECTIONS)
     function = LocalFunction(spec, region)
@@ -59,7 +64,7 @@ def main(argv: list[str]) -> int:
         signal.signal(sig, lambda *_: stop.set())
     with injected(FaultPlan.from_json(config["faults"])), open_log(Path(config["log_path"])) as log:
         mapping = start_mapping(resolver_from_json(config["resolver"]), config["endpoint_url"], config["region"],
-                                config["share"])
+                                config["share"], config.get("handler"))
         send_function_logs_to(log)
         print("READY", flush=True)
         stop.wait()
