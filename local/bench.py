@@ -10,6 +10,10 @@ One command runs, one after another, each on a fresh ``LocalCloud`` (embedded ba
 * **localstack (model)** - LocalStack's poller (each group of a batch in turn, one poller,
   concurrency ignored; PLATFORM.md) is not run but *modelled*, with ``shared/tools/fifo_model.py``
   on the same generated workload; the model's other strategies are printed next to it;
+* **stream** - both processors again, 1,000 accounts fed a steady 200 events/s (6,000 events): each
+  account has about one event waiting at a time, so SQS fills a batch from several groups - unlike
+  the burst, where it returns as many messages of one group as it can and a batch is mostly one
+  account's (why the burst shows little difference between the two processors);
 * **overhead** - processing time 0, 50,000 events over 5,000 accounts: end-to-end events/s, and the
   same backend's raw capacity measured in the same cloud (a plain boto3 send / receive / delete loop
   on a FIFO queue like the events queue);
@@ -63,13 +67,15 @@ class Sizes:
     scale_accounts: int = 100_000
     scale_small_accounts: int = 10_000
     scale_events: int = 200_000
+    stream_events: int = 6_000
+    stream_rate: float = 200.0
     timeout_s: float = 1800
 
 
 # --quick: the same code path on workloads that finish in seconds (a smoke test, not a measurement).
 QUICK = Sizes(mission_accounts=20, mission_events=100, mission_seconds=0.1, overhead_accounts=50,
               overhead_events=500, scale_accounts=1000, scale_small_accounts=100, scale_events=1000,
-              timeout_s=120)
+              stream_events=100, stream_rate=100.0, timeout_s=120)
 
 
 def add_parser(commands: Any) -> None:
@@ -78,7 +84,7 @@ def add_parser(commands: Any) -> None:
     bench.add_argument("--json", type=Path, default=Path("bench-results") / "bench.json")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--only", nargs="+", metavar="SCENARIO",
-                       choices=("mission", "powertools", "overhead", "scale"),
+                       choices=("mission", "powertools", "stream", "overhead", "scale"),
                        help="run only these scenarios (default: all)")
     bench.set_defaults(run=run_bench)
 
@@ -87,7 +93,7 @@ def run_bench(args: argparse.Namespace) -> int:
     sizes = QUICK if args.quick else Sizes()
     global LOG_ROOT
     LOG_ROOT = args.json.resolve().parent / "logs"  # beside the JSON: each run's logs stay with its figures
-    only = set(args.only or ("mission", "powertools", "overhead", "scale"))
+    only = set(args.only or ("mission", "powertools", "stream", "overhead", "scale"))
     started = time.time()
     out: dict[str, Any] = {"seed": args.seed, "quick": args.quick, "started_at": started,
                            "machine": machine(), "load_average_before": os.getloadavg(), "scenarios": {}}
@@ -104,6 +110,12 @@ def run_bench(args: argparse.Namespace) -> int:
         scenarios["powertools"] = measure("powertools", sizes.mission_accounts, sizes.mission_events,
                                           sizes.mission_seconds, args.seed, sizes.timeout_s,
                                           handler=POWERTOOLS_HANDLER)
+    if "stream" in only:
+        # A steady stream: each account has about one event waiting at a time, so SQS fills a batch
+        # from several groups - where running a batch's groups side by side matters.
+        for name, handler in (("stream", None), ("stream_powertools", POWERTOOLS_HANDLER)):
+            scenarios[name] = measure(name, sizes.mission_accounts, sizes.stream_events, sizes.mission_seconds,
+                                      args.seed, sizes.timeout_s, handler=handler, rate=sizes.stream_rate)
     if "overhead" in only:
         scenarios["overhead"] = measure("overhead", sizes.overhead_accounts, sizes.overhead_events, 0.0,
                                         args.seed, sizes.timeout_s, raw_capacity=True)
@@ -127,10 +139,10 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def measure(name: str, accounts: int, events: int, seconds: float, seed: int, timeout_s: float,
-            handler: str | None = None, raw_capacity: bool = False) -> dict[str, Any]:
+            handler: str | None = None, raw_capacity: bool = False, rate: float | None = None) -> dict[str, Any]:
     """One run of the generator and verifier on a fresh local cloud; the report plus peak memory."""
     _say(f"\n[{name}] {accounts:,} accounts, {events:,} events, {seconds:g} s each"
-         + (f", processor {handler}" if handler else ""))
+         + (f", {rate:g} ev/s" if rate else "") + (f", processor {handler}" if handler else ""))
     log_dir = LOG_ROOT / name
     shutil.rmtree(log_dir, ignore_errors=True)
     reset_peak_rss(os.getpid())
@@ -138,7 +150,7 @@ def measure(name: str, accounts: int, events: int, seconds: float, seed: int, ti
     up = time.monotonic()
     environ = dict(os.environ)  # a cloud exports its endpoint and the functions' settings: the next one starts clean
     try:
-        result = _measure(name, options, accounts, events, seconds, seed, timeout_s, handler, raw_capacity, up)
+        result = _measure(name, options, accounts, events, seconds, seed, timeout_s, handler, raw_capacity, up, rate)
     finally:
         os.environ.clear()
         os.environ.update(environ)
@@ -149,17 +161,18 @@ def measure(name: str, accounts: int, events: int, seconds: float, seed: int, ti
 
 
 def _measure(name: str, options: CloudOptions, accounts: int, events: int, seconds: float, seed: int,
-             timeout_s: float, handler: str | None, raw_capacity: bool, up: float) -> dict[str, Any]:
+             timeout_s: float, handler: str | None, raw_capacity: bool, up: float,
+             rate: float | None) -> dict[str, Any]:
     cpu_before = sum(os.times()[:2])
     with LocalCloud(options) as cloud:
         info = cloud.info()
         _say(f"  local cloud up in {time.monotonic() - up:.1f} s")
-        workload = argparse.Namespace(accounts=accounts, events=events, seed=seed, rate=None)
+        workload = argparse.Namespace(accounts=accounts, events=events, seed=seed, rate=rate)
         run = runs.generate(info["api_url"], info["api_key"], workload)
         sent_s = time.time() - run.started_at
         report = runs.verify(info, run, seconds, timeout_s, results_log=cloud.results_log)
         result: dict[str, Any] = {key: report[key] for key in REPORT_KEYS}
-        result.update(accounts=accounts, events=events, processing_seconds=seconds, send_s=round(sent_s, 2),
+        result.update(accounts=accounts, events=events, processing_seconds=seconds, send_s=round(sent_s, 2), rate=rate,
                       handler=handler or "processor.app.handler (template)")
         result["peak_rss_mb"] = peak_memory(cloud)
         result["cpu_s"] = cpu_used(cloud, cpu_before)
@@ -369,6 +382,10 @@ def summary(s: dict[str, Any]) -> dict[str, Any]:
                TARGET_VS_POWERTOOLS)
     if mission and s.get("model", {}).get("available") and mission["makespan_s"]:
         out["speedup_vs_localstack_model"] = round(s["model"]["localstack"]["makespan_s"] / mission["makespan_s"], 2)
+    stream, stream_pt = s.get("stream"), s.get("stream_powertools")
+    if stream and stream_pt and stream["latency_ms"]["p50"]:
+        out["stream_p50_latency_vs_powertools"] = round(stream_pt["latency_ms"]["p50"] / stream["latency_ms"]["p50"], 2)
+        out["stream_makespan_vs_powertools"] = round(stream_pt["makespan_s"] / stream["makespan_s"], 2)
     overhead = s.get("overhead")
     if overhead and overhead.get("raw"):
         target("overhead_vs_raw", round(overhead["throughput_eps"] / overhead["raw"]["eps"], 3), TARGET_OVERHEAD)
@@ -397,7 +414,8 @@ def table(out: dict[str, Any]) -> str:
     def row(label: str, r: dict[str, Any]) -> None:
         lat = r["latency_ms"]
         ratio = (f"{r['makespan_s'] / mission['makespan_s']:.2f}x slower" if mission and r is not mission
-                 and mission["makespan_s"] and r["processing_seconds"] == mission["processing_seconds"] else "")
+                 and mission["makespan_s"] and r["processing_seconds"] == mission["processing_seconds"]
+                 and not r.get("rate") else "")
         lines.append(f"| {label} | {r['accounts']:,} | {r['accepted']:,} | {r['processing_seconds']:g} "
                      f"| {r['makespan_s']:,.1f} | {r['lower_bound_s']:,.1f} | {r['efficiency']:.3f} "
                      f"| {lat['p50']:,.0f} / {lat['p95']:,.0f} / {lat['p99']:,.0f} | {r['throughput_eps']:,.1f} "
@@ -413,7 +431,8 @@ def table(out: dict[str, Any]) -> str:
         ratio = f"{ls['makespan_s'] / mission['makespan_s']:.1f}x slower" if mission and mission["makespan_s"] else ""
         lines.append(f"| LocalStack poller (MODEL, not run) | | | | {ls['makespan_s']:,.0f} "
                      f"| {model_['lower_bound_s']:,.0f} | {ls['efficiency']:.3f} | | | | {ratio} |")
-    for name, label in (("overhead", "overhead (t = 0)"), ("scale_small", "scale, fewer accounts (t = 0)"),
+    for name, label in (("stream", "stream (this processor)"), ("stream_powertools", "stream, Powertools"),
+                        ("overhead", "overhead (t = 0)"), ("scale_small", "scale, fewer accounts (t = 0)"),
                         ("scale", "scale (t = 0)")):
         if s.get(name):
             row(label, s[name])
