@@ -19,8 +19,8 @@ import boto3
 
 from infra import resources, template
 from local import consumer
-from local.aws import use_dummy_credentials
 from local.api_gateway import ApiGateway, Route, TokenBucket
+from local.aws import use_dummy_credentials
 from local.backend import start_backend
 from local.child_process import Child, start_child
 from local.event_source_mapping import EventSourceMapping

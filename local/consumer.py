@@ -20,7 +20,7 @@ from infra.template import Resolver
 from local import aws
 from local.event_source_mapping import EventSourceMapping
 from local.faults import FaultPlan, injected
-from local.lambda_runtime import LocalFunction, open_log, prepare_environment, send_function_logs_to
+from local.lambda_runtime import LocalFunction, function_logs_to, open_log, prepare_environment
 
 # Threads that share one boto3 client here: up to MaximumConcurrency invocations.
 POOL_CONNECTIONS = 256
@@ -65,10 +65,10 @@ def main(argv: list[str]) -> int:
     with injected(FaultPlan.from_json(config["faults"])), open_log(Path(config["log_path"])) as log:
         mapping = start_mapping(resolver_from_json(config["resolver"]), config["endpoint_url"], config["region"],
                                 config["share"], config.get("handler"))
-        send_function_logs_to(log)
-        print("READY", flush=True)
-        stop.wait()
-        mapping.stop()
+        with function_logs_to(log):  # the handler module (and its logger) exists once the mapping is built
+            print("READY", flush=True)
+            stop.wait()
+            mapping.stop()
     return 0
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -30,7 +29,7 @@ from infra import resources, template
 from infra.template import Resolver
 from local.aws import use_dummy_credentials
 from local.backend import start_backend
-from local.lambda_runtime import InvocationError, LocalFunction, prepare_environment, send_function_logs_to
+from local.lambda_runtime import InvocationError, LocalFunction, function_logs_to, prepare_environment
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 LOG_DIR = Path(".inorder") / "logs"
@@ -67,15 +66,8 @@ def invoke(function_id: str, event: Any, resolver: Resolver, endpoint_url: str |
     spec = template.function(function_id)
     prepare_environment([spec], resolver, endpoint_url, region)
     function = LocalFunction(spec, region)
-    service = os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
-    handlers = [h for h in logging.getLogger(service).handlers if isinstance(h, logging.StreamHandler)]
-    previous = [h.stream for h in handlers]
-    send_function_logs_to(logs or sys.stderr, service)
-    try:
+    with function_logs_to(logs or sys.stderr):
         return function.invoke(event)
-    finally:
-        for handler, stream in zip(handlers, previous):
-            handler.setStream(stream)
 
 
 def error_payload(error: InvocationError) -> dict[str, str]:

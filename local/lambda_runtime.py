@@ -128,14 +128,6 @@ def function_logs_to(stream: TextIO, service: str | None = None) -> Iterator[Tex
             handler.setStream(old)
 
 
-def send_function_logs_to(stream: TextIO, service: str | None = None) -> None:
-    """Point the functions' Powertools loggers at ``stream`` (CloudWatch's stand-in)."""
-    name = service or os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
-    for handler in logging.getLogger(name).handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(stream)
-
-
 def open_log(path: Path) -> TextIO:
     path.parent.mkdir(parents=True, exist_ok=True)
     return open(path, "a", encoding="utf-8", buffering=1)

@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inorder.codec import decode_record
 from inorder import aws
+from inorder.codec import decode_record
 from inorder.config import load_settings
 from inorder.fifo_batch import FifoBatchRunner
 from inorder.processing import EventProcessor

@@ -6,7 +6,6 @@ the ones that run with the template's values.
 """
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import time
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 
 from local import generator, outcome
 from local.cloud import CloudOptions, LocalCloud

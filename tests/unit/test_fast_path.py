@@ -201,9 +201,10 @@ def test_fast_path_answers_like_moto(sides: tuple[Side, Side],
 
 def test_only_supported_requests_are_served_in_process() -> None:
     """Recognised shapes never reach moto's app; anything else reaches it with its body intact."""
+    from moto.sqs.models import sqs_backends
+
     from local import moto_patch
     from local.fast_path import FastPath
-    from moto.sqs.models import sqs_backends
 
     moto_patch.apply()
     account = "210987654321"
