@@ -1,6 +1,6 @@
 """Make moto 5.2.5's SQS usable for inorder's backlog and many concurrent consumers.
 
-Why: moto's SQS (see /work/shared/PLATFORM.md, "moto 5.2.5") has no locking, so concurrent
+Why: moto's SQS (see the team's PLATFORM.md, "moto 5.2.5") has no locking, so concurrent
 ReceiveMessage calls hand one FIFO group to two consumers; every call is O(queue depth) with
 datetime-based checks (``Queue.attributes`` alone computes three O(depth) counts and is read
 4-6 times per sent message); long polling busy-spins; dedup forgets deleted messages; stale
