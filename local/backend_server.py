@@ -9,7 +9,8 @@ connections: every thread fights for the interpreter lock. waitress multiplexes 
 one I/O thread and runs requests on a fixed pool, wide enough that long polls (which hold a
 worker while they wait) never starve the other requests. ``local.fast_path.FastPath`` serves
 the pipeline's hot SQS/DynamoDB calls without moto's per-request framework overhead
-(``--no-fast-path`` turns it off, for comparisons).
+(``--no-fast-path`` turns it off, for comparisons). ``local.call_counter`` counts the calls
+served, for the benchmark's calls-per-event figures.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import threading
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from waitress.server import create_server
+
+from local.call_counter import CallCounter
 
 WORKER_THREADS = 64
 CONNECTION_LIMIT = 4000
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         from local.fast_path import FastPath
 
         app = FastPath(app)
+    app = CallCounter(app)
     server = create_server(app, host=args.host, port=args.port,
                            threads=WORKER_THREADS, connection_limit=CONNECTION_LIMIT, backlog=2048,
                            channel_timeout=300, asyncore_use_poll=True)  # select() stops at fd 1024

@@ -39,7 +39,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local import aws, generator, runs
+from local import aws, call_counter, generator, runs
 from local.baselines.powertools_processor import HANDLER as POWERTOOLS_HANDLER
 from local.cloud import CloudOptions, LocalCloud
 from local.report import lower_bound
@@ -168,14 +168,17 @@ def _measure(name: str, options: CloudOptions, accounts: int, events: int, secon
         info = cloud.info()
         _say(f"  local cloud up in {time.monotonic() - up:.1f} s")
         workload = argparse.Namespace(accounts=accounts, events=events, seed=seed, rate=rate)
+        calls_before = call_counter.fetch(info["endpoint_url"])
         run = runs.generate(info["api_url"], info["api_key"], workload)
         sent_s = time.time() - run.started_at
         report = runs.verify(info, run, seconds, timeout_s, results_log=cloud.results_log)
+        calls = call_counter.per_event(call_counter.fetch(info["endpoint_url"]), calls_before, events)
         result: dict[str, Any] = {key: report[key] for key in REPORT_KEYS}
         result.update(accounts=accounts, events=events, processing_seconds=seconds, send_s=round(sent_s, 2), rate=rate,
                       handler=handler or "processor.app.handler (template)")
         result["peak_rss_mb"] = peak_memory(cloud)
         result["cpu_s"] = cpu_used(cloud, cpu_before)
+        result["calls_per_event"] = calls
         if raw_capacity:
             result["raw"] = raw_loop(info, events, accounts)
     return result
@@ -263,6 +266,7 @@ def raw_loop(info: dict[str, Any], events: int, groups: int, threads: int = RAW_
             with lock:
                 deleted[0] += len(messages)
 
+    calls_before = call_counter.fetch(info["endpoint_url"])
     t0 = time.perf_counter()
     _threads(send, [starts[i::threads] for i in range(threads)])
     t1 = time.perf_counter()
@@ -270,10 +274,12 @@ def raw_loop(info: dict[str, Any], events: int, groups: int, threads: int = RAW_
         raise RuntimeError(f"raw capacity: {len(failed)} sends failed")
     _threads(lambda _: drain(), [None] * threads)
     t2 = time.perf_counter()
+    calls = call_counter.per_event(call_counter.fetch(info["endpoint_url"]), calls_before, events)
     sqs.delete_queue(QueueUrl=url)
     result = {"events": events, "groups": groups, "threads": threads, "send_s": round(t1 - t0, 2),
               "drain_s": round(t2 - t1, 2), "send_eps": round(events / (t1 - t0), 1),
-              "drain_eps": round(events / (t2 - t1), 1), "eps": round(events / (t2 - t0), 1)}
+              "drain_eps": round(events / (t2 - t1), 1), "eps": round(events / (t2 - t0), 1),
+              "calls_per_event": calls}
     _say(f"  raw: send {result['send_eps']:,.0f} ev/s, receive+delete {result['drain_eps']:,.0f} ev/s, "
          f"send+receive+delete {result['eps']:,.0f} ev/s")
     return result
@@ -450,6 +456,9 @@ def table(out: dict[str, Any]) -> str:
                      f"{raw['eps']:,.0f} ev/s send+receive+delete (send {raw['send_eps']:,.0f}, receive+delete "
                      f"{raw['drain_eps']:,.0f}; {raw['threads']} threads); ratio "
                      f"{overhead['throughput_eps'] / raw['eps']:.2f}")
+        if overhead.get("calls_per_event") and raw.get("calls_per_event"):
+            lines.append(f"API calls per event: end to end {_calls(overhead['calls_per_event'])}; "
+                         f"raw {_calls(raw['calls_per_event'])}")
     mem = [(n, s[n]) for n in ("mission", "powertools", "overhead", "scale_small", "scale") if s.get(n)]
     if mem:
         lines += ["", "| peak RSS (MB) | backend | consumers (each) | consumers total | bench (API + generator + verifier) |",
@@ -467,6 +476,12 @@ def table(out: dict[str, Any]) -> str:
         else:
             lines.append(f"  {name:<28} {t}")
     return "\n".join(lines)
+
+
+def _calls(per_event: dict[str, float]) -> str:
+    ops = ", ".join(f"{name} {value:.2f}" for name, value in per_event.items()
+                    if name != "total" and name not in call_counter.OBSERVER_READS)
+    return f"{per_event['total']:.2f} ({ops})"
 
 
 def machine() -> dict[str, Any]:

@@ -9,7 +9,8 @@ lock and FIFO indexes still apply) and writes the same JSON moto would.
 
 Anything it is not sure about goes to the wrapped app unchanged: other targets or content types,
 non-SigV4 or non-local hosts, IAM-known access keys, auth/recording/pretty-printing enabled,
-message attributes on send, PutItem options other than a condition expression, binary values.
+message attributes on send, PutItem options other than a condition expression, binary values,
+PartiQL other than the parameterised INSERTs ``local.moto_dynamodb`` serves.
 Errors raised by the backend are rendered by moto's own error serialisers.
 """
 
@@ -39,6 +40,8 @@ from moto.sqs.constants import DEFAULT_RECEIVED_MESSAGES, MAXIMUM_VISIBILITY_TIM
 from moto.sqs.models import sqs_backends
 from moto.utilities.utils import PARTITION_NAMES
 from werkzeug.exceptions import HTTPException
+
+from local import moto_dynamodb
 
 JSON_10 = "application/x-amz-json-1.0"
 DEFAULT_ACCOUNT = "123456789012"
@@ -95,7 +98,7 @@ class FastPath:
         prefix, op = target.split(".", 1)
         service = {"AmazonSQS": "sqs", "DynamoDB_20120810": "dynamodb"}.get(prefix)
         if service is None or (service == "sqs" and op not in self.sqs_ops) or (
-                service == "dynamodb" and op != "PutItem"):
+                service == "dynamodb" and op not in ("PutItem", "BatchExecuteStatement")):
             raise _Fallthrough
         account, region = _account_region(environ, service)
         try:
@@ -104,6 +107,8 @@ class FastPath:
             raise _Fallthrough from None
         if not isinstance(params, dict):
             raise _Fallthrough
+        if service == "dynamodb" and op == "BatchExecuteStatement":
+            return self._batch_insert(dynamodb_backends[account][region], params, body)
         if service == "dynamodb":
             return self._put_item(dynamodb_backends[account][region], params, body)
         backend = sqs_backends[account][region]
@@ -253,6 +258,21 @@ class FastPath:
             headers = [(k, v) for k, v in error.get_headers()] + [("status", str(status))]
         data = out.encode()
         return status, headers + [("x-amz-crc32", str(binascii.crc32(data)))], data
+
+
+    # --- DynamoDB BatchExecuteStatement of parameterised INSERTs (local.moto_dynamodb) -------
+
+    @staticmethod
+    def _batch_insert(backend: Any, p: dict[str, Any], body: bytes) -> Response:
+        statements = p.get("Statements")
+        if (p.keys() != {"Statements"} or not isinstance(statements, list) or not 1 <= len(statements) <= 25
+                or b'"B"' in body or b'"BS"' in body):
+            raise _Fallthrough
+        responses = moto_dynamodb.batch_insert(backend, statements)
+        if responses is None:
+            raise _Fallthrough
+        data = json.dumps({"Responses": responses}).encode()
+        return 200, [("Content-Type", JSON_10), ("x-amz-crc32", str(binascii.crc32(data)))], data
 
 
 def _account_region(environ: dict[str, Any], service: str) -> tuple[str, str]:

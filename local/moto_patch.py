@@ -17,6 +17,8 @@ What: ``apply()`` monkeypatches ``moto.sqs.models``:
 * standard queues keep moto's own logic, only under the lock (and polled without spinning);
 * ``Queue.attributes`` no longer computes the Approximate* counts; ``get_queue_attributes``
   adds them when asked.
+
+It also applies ``local.moto_dynamodb`` (DynamoDB's PartiQL INSERT, as the processor uses it).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from moto.core.utils import camelcase_to_underscores
 from moto.sqs import models as m
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
+from local import moto_dynamodb
+
 PINNED_VERSION = "5.2.5"
 DEDUP_WINDOW = 300.0  # seconds, as on AWS
 DEAD_HANDLE_TTL = 3600.0  # how long receipt handles of removed messages still "delete" fine
@@ -45,6 +49,10 @@ _COUNTS = (
 )
 _LOCK = threading.RLock()
 _COND = threading.Condition(_LOCK)
+# Long polls are woken once per API call, not once per message it touches: a SendMessageBatch
+# of ten would otherwise wake every waiting poller twenty times. Both are used under _LOCK only.
+_nesting = 0  # locked calls in progress (a batch call runs its single-message calls inside)
+_unannounced = False  # a change made within them, announced when the outermost one ends
 _ORIG: dict[str, Any] = {}
 _applied = False
 
@@ -182,7 +190,7 @@ def _fifo_receive(q: m.Queue, count: int, vis: int, names: list[str]) -> list[m.
                 _remove(st, msg, now, requeue=False)
                 msg.receipt_handle, msg._old_receipt_handles = None, []
                 _enqueue(dlq, msg, dedup=False)  # type: ignore[arg-type]
-                _COND.notify_all()
+                _changed()
                 continue
             if msg.receipt_handle:
                 msg._old_receipt_handles.append(msg.receipt_handle)
@@ -212,13 +220,27 @@ def _view(msg: m.Message, names: list[str]) -> m.Message:
     return c
 
 
+def _changed() -> None:
+    """Wake long polls (under _LOCK): now, or when the outermost locked call ends."""
+    global _unannounced
+    if _nesting:
+        _unannounced = True
+    else:
+        _COND.notify_all()
+
+
 def _locked(fn: Callable[..., Any], notify: bool = False) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _nesting, _unannounced
         with _LOCK:
+            _nesting += 1
             try:
                 return fn(*args, **kwargs)
             finally:
-                if notify:
+                _nesting -= 1
+                _unannounced |= notify
+                if not _nesting and _unannounced:
+                    _unannounced = False
                     _COND.notify_all()
 
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
@@ -231,7 +253,7 @@ def _add_message(self: m.Queue, message: m.Message) -> None:
             _enqueue(self, message)
         else:  # (also runs moto's Lambda event source mappings; FIFO queues skip those)
             _ORIG["add_message"](self, message)
-        _COND.notify_all()
+        _changed()
 
 
 def _delete_message(self: m.Queue, receipt_handle: str) -> None:
@@ -355,6 +377,9 @@ def apply() -> None:
     if moto.__version__ != PINNED_VERSION:
         raise RuntimeError(f"local.moto_patch is written for moto=={PINNED_VERSION}, found "
                            f"moto {moto.__version__}: re-check moto/sqs/models.py and update it")
+    from local import moto_scan  # DynamoDB: paginated Scan in linear time
+
+    moto_scan.apply()
     with _LOCK:
         if _applied:
             return
@@ -379,6 +404,7 @@ def apply() -> None:
                              ("set_queue_attributes", True), ("delete_queue", True),
                              ("create_queue", False)):
             setattr(B, name, _locked(getattr(B, name), notify))
+        moto_dynamodb.apply()
         _applied = True
 
 

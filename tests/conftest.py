@@ -51,7 +51,7 @@ def _reset_function_caches() -> None:
 
     for name in FUNCTION_MODULES:
         module = importlib.import_module(name)
-        for attribute in ("_services", "_runner"):
+        for attribute in ("_services",):
             cached = getattr(module, attribute, None)
             if cached is not None:
                 cached.cache_clear()

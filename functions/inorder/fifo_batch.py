@@ -9,9 +9,12 @@ own events allow. The rules that keep order safe:
   reported in ``batchItemFailures`` so SQS hands them back in order, while other groups go on;
 * a record is only started if it can finish before the function timeout - what is not started
   is reported as failed and comes back, instead of being cut off half-way by Lambda;
-* a group whose run is done while other groups of the batch are still working is released at
-  once (``feedback.release``), so SQS can hand out the account's next events without waiting for
-  them; the last group to finish needs no such call, as Lambda deletes the batch right after;
+* a group whose run is done while other groups of the batch are still working is released
+  (``feedback.release``), so SQS can hand out the account's next events without waiting for
+  them. Groups that finish within ``release_window_s`` of each other share one release call, and
+  when the whole batch finishes inside that window there is none: Lambda deletes the batch right
+  after. Without the window, a batch whose groups take milliseconds would cost a delete call per
+  group for nothing;
 * what a group hands back is scheduled to return (``feedback.retry_later``): after a back-off
   when it failed, at once when it was not started for lack of time.
 """
@@ -35,49 +38,59 @@ class GroupFeedback(Protocol):
     def retry_later(self, records: list[Record], after_failure: bool) -> None: ...
 
 
+# How long a finished group waits for others to finish, so that they share one release call.
+RELEASE_WINDOW_S = 0.05
+
+
 class FifoBatchRunner:
-    def __init__(self, handle: Callable[[Record], None], logger: Logger, *,
-                 record_budget_ms: int, feedback: GroupFeedback | None = None):
+    def __init__(self, handle: Callable[[Record], None], logger: Logger, *, record_budget_ms: int,
+                 feedback: GroupFeedback | None = None, release_window_s: float = RELEASE_WINDOW_S,
+                 on_group_done: Callable[[], None] = lambda: None):
         self._handle = handle
+        self._on_group_done = on_group_done
         self._logger = logger
         self._record_budget_ms = record_budget_ms
         self._feedback = feedback
+        self._release_window_s = release_window_s
 
     def run(self, records: list[Record], time_left_ms: Callable[[], int]) -> dict[str, list[dict[str, str]]]:
-        groups = _by_group(records)
+        groups = message_groups(records)
+        releases = _Releases(len(groups), self._release_window_s, lambda done: self._tell("release", done))
         if len(groups) == 1:
-            failed = [self._run_group(groups[0], time_left_ms, _Countdown(1))]
+            failed = [self._run_group(groups[0], time_left_ms, releases)]
         else:
-            running = _Countdown(len(groups))
             with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="group") as pool:
-                failed = list(pool.map(lambda group: self._run_group(group, time_left_ms, running), groups))
+                failed = list(pool.map(lambda group: self._run_group(group, time_left_ms, releases), groups))
         failed_ids = {record["messageId"] for group in failed for record in group}
         return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records
                                       if r["messageId"] in failed_ids]}
 
-    def _run_group(self, group: list[Record], time_left_ms: Callable[[], int], running: _Countdown) -> list[Record]:
+    def _run_group(self, group: list[Record], time_left_ms: Callable[[], int], releases: _Releases) -> list[Record]:
         """Process a group's records in order; return those not done (the first failure onwards)."""
-        done, failed = 0, False
-        for record in group:
+        try:
+            done, failed = self._run_records(group, time_left_ms)
+        finally:
+            self._on_group_done()  # e.g. its writes are over: the other groups stop waiting for it
+        if done < len(group):
+            self._tell("retry_later", group[done:], failed)
+        releases.finished(group[:done])  # do not make this account wait for the others
+        return group[done:]
+
+    def _run_records(self, group: list[Record], time_left_ms: Callable[[], int]) -> tuple[int, bool]:
+        """Handle records in order until one fails or time is short: (how many were done, whether one failed)."""
+        for done, record in enumerate(group):
             if time_left_ms() < self._record_budget_ms:
                 self._logger.warning("not enough time left to start a record; returning it to the queue",
                                      extra={"message_id": record["messageId"], "left_ms": time_left_ms()})
-                break
+                return done, False
             try:
                 self._handle(record)
             except Exception:
                 self._logger.exception("record failed; it and the rest of its group will be retried",
                                        extra={"message_id": record["messageId"],
                                               "group": _group_of(record)})
-                failed = True
-                break
-            done += 1
-        others_running = running.finish_one()
-        if done and others_running:  # do not make this account wait for the others
-            self._tell("release", group[:done])
-        if done < len(group):
-            self._tell("retry_later", group[done:], failed)
-        return group[done:]
+                return done, True
+        return len(group), False
 
     def _tell(self, what: str, records: list[Record], *args: Any) -> None:
         if self._feedback is None:
@@ -90,25 +103,43 @@ class FifoBatchRunner:
             self._logger.warning(f"{what} failed; the queue's own timing applies", exc_info=True)
 
 
-class _Countdown:
-    """Groups of a batch still running; tells a finishing group whether it is the last."""
+class _Releases:
+    """Releases of one batch's finished groups, gathered while the other groups still run.
 
-    def __init__(self, count: int):
-        self._count = count
-        self._lock = threading.Lock()
+    The first group to finish leads: it waits up to ``window_s`` for the others, then releases
+    what has finished by then in one call. If every group finishes in that time, nothing is
+    released: the event source mapping deletes the batch as soon as the invocation returns.
+    """
 
-    def finish_one(self) -> bool:
-        """Count one group done; True while others are still running."""
-        with self._lock:
-            self._count -= 1
-            return self._count > 0
+    def __init__(self, groups: int, window_s: float, release: Callable[[list[Record]], None]):
+        self._running = groups
+        self._window_s = window_s
+        self._release = release
+        self._pending: list[Record] = []
+        self._leading = False
+        self._changed = threading.Condition()
+
+    def finished(self, done: list[Record]) -> None:
+        with self._changed:
+            self._running -= 1
+            self._pending += done
+            self._changed.notify_all()
+            if self._leading or not self._running or not self._pending:
+                return
+            self._leading = True
+            self._changed.wait_for(lambda: not self._running, timeout=self._window_s)
+            self._leading = False
+            ready, self._pending = ([] if not self._running else self._pending), []
+        if ready:
+            self._release(ready)
 
 
 def _group_of(record: Record) -> str:
     return record.get("attributes", {}).get("MessageGroupId", "")
 
 
-def _by_group(records: list[Record]) -> list[list[Record]]:
+def message_groups(records: list[Record]) -> list[list[Record]]:
+    """The batch's records by message group, each in batch order."""
     groups: dict[str, list[Record]] = {}
     for record in records:
         groups.setdefault(_group_of(record), []).append(record)

@@ -13,11 +13,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from inorder.codec import QueuedEvent
-from inorder.result_store import ResultRecord, ResultStore
+from inorder.group_commit import GroupCommit
+from inorder.result_store import ResultRecord
 
 
 class EventProcessor:
-    def __init__(self, store: ResultStore, processing_seconds: float, logger: Logger, *,
+    def __init__(self, store: GroupCommit, processing_seconds: float, logger: Logger, *,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
         self._store = store
         self.processing_seconds = processing_seconds

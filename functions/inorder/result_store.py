@@ -1,17 +1,24 @@
 """The results table: one item per processed event, written at most once.
 
-SQS delivers at least once (a consumer can die after the write and before the delete), so the
-write is conditional on the item not existing: a redelivered event finds its result already
-stored and is treated as done instead of recorded twice.
+SQS delivers at least once (a consumer can die after the write and before the delete), so a
+result is written with a PartiQL ``INSERT``, which DynamoDB refuses when the key exists: a
+redelivered event finds its result already stored and is treated as done instead of recorded
+twice. ``BatchExecuteStatement`` takes up to 25 such statements and answers each on its own, so
+the results of several accounts go in one call at the price of one write each (a transaction
+would cost two).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 _NUMBERS = ("seq", "received_at", "started_at", "finished_at", "receive_count")
+MAX_STATEMENTS = 25  # BatchExecuteStatement's limit
+
+
+class StoreError(RuntimeError):
+    """DynamoDB refused one result (throttled, invalid, ...): its event must be retried."""
 
 
 @dataclass(frozen=True)
@@ -31,20 +38,14 @@ class ResultStore:
     def __init__(self, dynamodb: Any, table_name: str):
         self._dynamodb = dynamodb
         self._table = table_name
+        names = ", ".join(f"'{field.name}': ?" for field in fields(ResultRecord))
+        self._insert = f'INSERT INTO "{table_name}" VALUE {{{names}}}'
 
-    def put_once(self, record: ResultRecord) -> bool:
-        """Store ``record``; False when a result for (account_id, seq) was already there."""
-        try:
-            self._dynamodb.put_item(
-                TableName=self._table,
-                Item=to_item(asdict(record)),
-                ConditionExpression="attribute_not_exists(seq)",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def insert(self, records: Sequence[ResultRecord]) -> list[bool | StoreError]:
+        """Store up to 25 records in one call; per record: True stored, False already there, or the error."""
+        answer = self._dynamodb.batch_execute_statement(Statements=[
+            {"Statement": self._insert, "Parameters": list(to_item(asdict(record)).values())} for record in records])
+        return [_outcome(response) for response in answer["Responses"]]
 
     def results_for(self, account_id: str) -> list[dict[str, Any]]:
         """The account's results in ``seq`` order (the table's sort key), all pages."""
@@ -55,6 +56,15 @@ class ResultStore:
             ConsistentRead=True,
         )
         return [from_item(item) for page in pages for item in page.get("Items", [])]
+
+
+def _outcome(response: dict[str, Any]) -> bool | StoreError:
+    error = response.get("Error")
+    if not error:
+        return True
+    if error.get("Code") == "DuplicateItem":
+        return False
+    return StoreError(f"{error.get('Code')}: {error.get('Message')}")
 
 
 def to_item(values: dict[str, Any]) -> dict[str, dict[str, str]]:

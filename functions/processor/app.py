@@ -9,8 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inorder import aws
 from inorder.codec import decode_record
-from inorder.config import load_settings
-from inorder.fifo_batch import FifoBatchRunner
+from inorder.config import Settings, load_settings
+from inorder.fifo_batch import FifoBatchRunner, message_groups
+from inorder.group_commit import GroupCommit
 from inorder.processing import EventProcessor
 from inorder.queue_feedback import QueueFeedback
 from inorder.result_store import ResultStore
@@ -23,19 +24,27 @@ SAFETY_MARGIN_MS = 1000
 
 
 @cache
-def _runner() -> FifoBatchRunner:
+def _services() -> tuple[Settings, ResultStore, QueueFeedback]:
     """Clients and services are built once per container, on first use."""
     settings = load_settings()
-    store = ResultStore(aws.client("dynamodb"), settings.table_name)
-    processor = EventProcessor(store, settings.processing_seconds, logger)
+    return (settings, ResultStore(aws.client("dynamodb"), settings.table_name),
+            QueueFeedback(aws.client("sqs"), settings.queue_url, settings.retry_base_seconds))
+
+
+def _runner(records: list[dict[str, Any]]) -> FifoBatchRunner:
+    """A runner for one batch: its groups share the batch's result writes."""
+    settings, store, feedback = _services()
+    writes = GroupCommit(store, writers=len(message_groups(records)))
+    processor = EventProcessor(writes, settings.processing_seconds, logger)
     return FifoBatchRunner(
         lambda record: processor.process(decode_record(record)),
         logger,
         record_budget_ms=int(settings.processing_seconds * 1000) + SAFETY_MARGIN_MS,
-        feedback=QueueFeedback(aws.client("sqs"), settings.queue_url, settings.retry_base_seconds),
+        feedback=feedback,
+        on_group_done=writes.leave,
     )
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
-    return _runner().run(event["Records"], context.get_remaining_time_in_millis)
+    return _runner(event["Records"]).run(event["Records"], context.get_remaining_time_in_millis)

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from inorder import aws
 from inorder.codec import decode_record
 from inorder.config import load_settings
+from inorder.group_commit import GroupCommit
 from inorder.processing import EventProcessor
 from inorder.result_store import ResultStore
 
@@ -29,9 +30,10 @@ logger = Logger()
 
 @cache
 def _processor() -> EventProcessor:
+    """One writer, as records run one at a time: each result is stored on its own, at once."""
     settings = load_settings()
-    return EventProcessor(ResultStore(aws.client("dynamodb"), settings.table_name), settings.processing_seconds,
-                          logger)
+    store = GroupCommit(ResultStore(aws.client("dynamodb"), settings.table_name), writers=1)
+    return EventProcessor(store, settings.processing_seconds, logger)
 
 
 def _record_handler(record: SQSRecord) -> None:

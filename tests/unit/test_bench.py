@@ -37,6 +37,12 @@ def test_quick_bench_runs_every_scenario_and_writes_the_documented_json(tmp_path
     assert scenarios["mission"]["lower_bound_s"] > 0
     raw = scenarios["overhead"]["raw"]
     assert raw["events"] == scenarios["overhead"]["events"] and raw["eps"] > 0
+    # Every event is sent, received, stored and deleted: at least a tenth of a call each (batches of ten).
+    calls = scenarios["overhead"]["calls_per_event"]
+    assert {"SendMessageBatch", "ReceiveMessage", "BatchExecuteStatement", "DeleteMessageBatch"} <= set(calls)
+    assert all(calls[op] >= 0.1 for op in ("SendMessageBatch", "ReceiveMessage", "BatchExecuteStatement"))
+    assert calls["total"] < sum(v for k, v in calls.items() if k != "total")  # the verifier's Scan is left out
+    assert raw["calls_per_event"]["SendMessageBatch"] == 0.1 and raw["calls_per_event"]["total"] >= 0.3
     if scenarios["model"]["available"]:  # shared/tools/fifo_model.py beside the repo
         for strategy in ("seq", "par", "par_early", "localstack"):
             assert scenarios["model"][strategy]["makespan_s"] > 0

@@ -189,7 +189,29 @@ def put_item_scenario(s: Side) -> list[Any]:
     ]
 
 
-@pytest.mark.parametrize("scenario", [send_scenario, receive_delete_scenario, put_item_scenario])
+def batch_insert_scenario(s: Side) -> list[Any]:
+    insert = f"INSERT INTO \"{TABLE}\" VALUE {{'account_id': ?, 'seq': ?, 'type': ?}}"
+
+    def statement(account: dict[str, str], seq: dict[str, str], kind: str = "x") -> dict[str, Any]:
+        return {"Statement": insert, "Parameters": [account, seq, {"S": kind}]}
+
+    run = s.ddb.batch_execute_statement
+    return [
+        call(run, Statements=[statement({"S": "b1"}, {"N": "1"}), statement({"S": "b2"}, {"N": "1"})]),
+        call(run, Statements=[statement({"S": "b1"}, {"N": "1"}, "again"), statement({"S": "b1"}, {"N": "2"})]),
+        call(run, Statements=[statement({"S": ""}, {"N": "3"}), statement({"N": "1"}, {"N": "3"}),
+                              statement({"S": "b3"}, {"S": "not a number"})]),
+        call(run, Statements=[{"Statement": insert.replace(TABLE, "missing"),
+                               "Parameters": [{"S": "b1"}, {"N": "9"}, {"S": "x"}]}]),
+        call(run, Statements=[{"Statement": f"SELECT * FROM \"{TABLE}\" WHERE account_id = ? AND seq = ?",
+                               "Parameters": [{"S": "b1"}, {"N": "1"}]}]),
+        call(s.ddb.query, TableName=TABLE, KeyConditionExpression="account_id = :a",
+             ExpressionAttributeValues={":a": {"S": "b1"}}),
+    ]
+
+
+@pytest.mark.parametrize("scenario", [send_scenario, receive_delete_scenario, put_item_scenario,
+                                      batch_insert_scenario])
 def test_fast_path_answers_like_moto(sides: tuple[Side, Side],
                                      scenario: Callable[[Side], list[Any]]) -> None:
     fast, slow = sides
@@ -236,6 +258,11 @@ def test_only_supported_requests_are_served_in_process() -> None:
     status, out = request("AmazonSQS.GetQueueAttributes",
                           {"QueueUrl": url, "AttributeNames": ["ApproximateNumberOfMessages"]})
     assert json.loads(out) == {"Attributes": {"ApproximateNumberOfMessages": "1"}}
+    insert = "INSERT INTO \"fp\" VALUE {'k': ?}"
+    status, out = request("DynamoDB_20120810.BatchExecuteStatement",
+                          {"Statements": [{"Statement": insert, "Parameters": [{"S": "v"}]}]}, "dynamodb")
+    assert json.loads(out) == {"Responses": [{"Error": {"Code": "ResourceNotFound",
+                                                        "Message": "Requested resource not found"}}]}
     assert not passed
     handed_on = [
         ("AmazonSQS.ListQueues", {}, "sqs", "application/x-amz-json-1.0"),
@@ -245,6 +272,14 @@ def test_only_supported_requests_are_served_in_process() -> None:
         ("AmazonSQS.SendMessage", {"QueueUrl": url}, "dynamodb", "application/x-amz-json-1.0"),
         ("DynamoDB_20120810.GetItem", {"TableName": "t"}, "dynamodb", "application/x-amz-json-1.0"),
         ("DynamoDB_20120810.PutItem", {"TableName": "t", "Item": {}, "ReturnValues": "ALL_OLD"},
+         "dynamodb", "application/x-amz-json-1.0"),
+        ("DynamoDB_20120810.BatchExecuteStatement", {"Statements": [
+            {"Statement": "SELECT * FROM \"fp\" WHERE k = ?", "Parameters": [{"S": "v"}]}]},
+         "dynamodb", "application/x-amz-json-1.0"),
+        ("DynamoDB_20120810.BatchExecuteStatement", {"Statements": [
+            {"Statement": insert, "Parameters": [{"S": "v"}]}], "ReturnConsumedCapacity": "TOTAL"},
+         "dynamodb", "application/x-amz-json-1.0"),
+        ("DynamoDB_20120810.BatchExecuteStatement", {"Statements": [{"Statement": insert, "Parameters": []}]},
          "dynamodb", "application/x-amz-json-1.0"),
     ]
     for target, body, service, content_type in handed_on:

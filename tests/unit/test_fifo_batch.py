@@ -95,7 +95,11 @@ class Feedback:
             raise RuntimeError("change visibility failed")
 
 
-def test_a_group_done_before_the_others_is_released_at_once_with_only_its_done_records() -> None:
+def released_ids(feedback: Feedback) -> list[str]:
+    return sorted(i for call in feedback.released for i in call)
+
+
+def test_a_group_done_before_the_others_is_released_with_only_its_done_records() -> None:
     slow_group_may_finish = threading.Event()
 
     def handle(r: dict[str, Any]) -> None:
@@ -104,11 +108,32 @@ def test_a_group_done_before_the_others_is_released_at_once_with_only_its_done_r
         if r["messageId"] == "c-0":
             assert slow_group_may_finish.wait(5)
 
-    feedback = Feedback(on_release=lambda f: len(f.released) == 2 and slow_group_may_finish.set())
+    def on_release(f: Feedback) -> None:
+        if released_ids(f) == ["a-0", "a-1", "b-0"]:
+            slow_group_may_finish.set()
+
+    feedback = Feedback(on_release=on_release)
     FifoBatchRunner(handle, logger, record_budget_ms=0, feedback=feedback).run(batch({"a": 2, "b": 3, "c": 1}), plenty)
     # a and b finish while c still works; c finishes last and is left to the event source mapping.
-    assert sorted(feedback.released) == [["a-0", "a-1"], ["b-0"]]
+    assert released_ids(feedback) == ["a-0", "a-1", "b-0"]
     assert feedback.returned == [(["b-1", "b-2"], True)]
+
+
+def test_groups_that_finish_close_together_share_one_release() -> None:
+    c_may_finish = threading.Event()
+    feedback = Feedback(on_release=lambda f: c_may_finish.set())
+    runner = FifoBatchRunner(lambda r: r["messageId"] == "c-0" and c_may_finish.wait(5), logger,
+                             record_budget_ms=0, feedback=feedback, release_window_s=0.2)
+    runner.run(batch({"a": 1, "b": 1, "c": 1}), plenty)
+    assert [sorted(call) for call in feedback.released] == [["a-0", "b-0"]]
+
+
+def test_a_batch_whose_groups_all_finish_within_the_window_needs_no_release() -> None:
+    feedback = Feedback()
+    barrier = threading.Barrier(3, timeout=5)  # all three finish at about the same time
+    FifoBatchRunner(lambda r: barrier.wait(), logger, record_budget_ms=0, feedback=feedback,
+                    release_window_s=5).run(batch({"a": 1, "b": 1, "c": 1}), plenty)
+    assert feedback.released == []
 
 
 def test_the_last_group_to_finish_is_left_to_the_event_source_mapping() -> None:
@@ -132,7 +157,8 @@ def test_failed_feedback_is_not_a_failed_record() -> None:
         if r["messageId"] == "b-1":
             raise RuntimeError("boom")
 
-    response = FifoBatchRunner(handle, logger, record_budget_ms=0, feedback=feedback).run(batch({"a": 2, "b": 2}), plenty)
+    runner = FifoBatchRunner(handle, logger, record_budget_ms=0, feedback=feedback, release_window_s=0)
+    response = runner.run(batch({"a": 2, "b": 2}), plenty)
     assert failures(response) == ["b-1"]
     assert len(feedback.released) == 1 and len(feedback.returned) == 1
 

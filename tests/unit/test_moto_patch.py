@@ -285,6 +285,38 @@ def test_long_poll_wakes_on_send_and_does_not_spin(sqs: Any) -> None:
     assert m["Body"] == "b1" and time.monotonic() - sent[0] < 0.8  # woken by the send, not a 1 s re-check
 
 
+@pytest.mark.skipif(UNPATCHED, reason="counts the patch's own wake-ups")
+def test_a_batch_call_wakes_long_polls_once(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = fifo(sqs)
+    wakeups: list[int] = []
+    cond = moto_patch._COND
+    monkeypatch.setattr(moto_patch, "_COND", type("Counted", (), {
+        "notify_all": lambda self: (wakeups.append(1), cond.notify_all()),
+        "wait": lambda self, timeout=None: cond.wait(timeout)})())
+    entries = [{"Id": str(i), "MessageBody": f"m{i}", "MessageGroupId": f"g{i}", "MessageDeduplicationId": f"m{i}"}
+               for i in range(10)]
+    sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    assert len(wakeups) == 1
+    handles = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(recv(sqs, url))]
+    sqs.delete_message_batch(QueueUrl=url, Entries=handles)
+    assert len(wakeups) == 2
+
+
+def test_a_long_poll_is_woken_by_a_batch_send(sqs: Any) -> None:
+    url = fifo(sqs)
+    sent: list[float] = []
+
+    def later() -> None:
+        time.sleep(0.5)
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "0", "MessageBody": "b", "MessageGroupId": "g",
+                                                       "MessageDeduplicationId": "b"}])
+        sent.append(time.monotonic())
+
+    threading.Thread(target=later).start()
+    (m,) = recv(sqs, url, wait=5)
+    assert m["Body"] == "b" and time.monotonic() - sent[0] < 0.8
+
+
 def test_backend_server_process(tmp_path: Path) -> None:
     log = tmp_path / "backend.log"
     args = ["--no-patch"] if UNPATCHED else []

@@ -6,7 +6,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.helpers import lambda_context, queue_depth, sample_event
 
@@ -62,20 +61,20 @@ def test_a_redelivered_batch_is_not_recorded_twice(stack: Any, function_logs: An
 
 
 def test_a_refused_write_fails_the_record_and_nothing_is_marked_done(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from processor.app import _runner
+    from processor.app import _services
 
-    _runner()  # build the clients, then make the table refuse one account's writes
-    from inorder.result_store import ResultStore
+    _, store, _ = _services()  # build the clients, then make the table refuse one account's writes
+    client = store._dynamodb
+    original = client.batch_execute_statement
 
-    original = ResultStore.put_once
+    def throttled(Statements: list[dict[str, Any]]) -> dict[str, Any]:
+        answer = original(Statements=[s for s in Statements if s["Parameters"][0] != {"S": "acct-000002"}])
+        responses = iter(answer["Responses"])
+        refused = {"Error": {"Code": "ThrottlingError", "Message": "slow down"}}
+        return {"Responses": [refused if s["Parameters"][0] == {"S": "acct-000002"} else next(responses)
+                              for s in Statements]}
 
-    def throttled(self: ResultStore, record: Any) -> bool:
-        if record.account_id == "acct-000002":
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                              "PutItem")
-        return original(self, record)
-
-    monkeypatch.setattr(ResultStore, "put_once", throttled)
+    monkeypatch.setattr(client, "batch_execute_statement", throttled)
     event = sample_event("sqs_fifo_batch.json")
     failed = [f["itemIdentifier"] for f in invoke(event)["batchItemFailures"]]
     assert failed == [r["messageId"] for r in event["Records"] if r["attributes"]["MessageGroupId"] == "acct-000002"]
@@ -89,18 +88,21 @@ def test_records_that_cannot_finish_before_the_timeout_come_back(stack: Any, mon
     assert stored(stack) == {}
 
 
-def test_a_group_done_first_is_deleted_from_the_queue_by_the_function(stack: Any) -> None:
+def test_a_group_done_first_is_deleted_from_the_queue_by_the_function(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROCESSING_SECONDS", "0.1")  # b's three events outlast a's one by far more than the window
     sqs = boto3.client("sqs")
     queue = stack.ref("EventsQueue")
-    for account in ("a", "b"):
-        body = json.dumps({"account_id": account, "seq": 1, "type": "t", "received_at": 1.0, "request_id": "r"})
-        sqs.send_message(QueueUrl=queue, MessageBody=body, MessageGroupId=account, MessageDeduplicationId=f"{account}:1")
+    for account, events in (("a", 1), ("b", 3)):
+        for seq in range(1, events + 1):
+            body = json.dumps({"account_id": account, "seq": seq, "type": "t", "received_at": 1.0, "request_id": "r"})
+            sqs.send_message(QueueUrl=queue, MessageBody=body, MessageGroupId=account,
+                             MessageDeduplicationId=f"{account}:{seq}")
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
                                    MessageSystemAttributeNames=["All"])["Messages"]
     records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
                 "attributes": m["Attributes"], "messageAttributes": {}, "eventSource": "aws:sqs"} for m in messages]
-    assert len(records) == 2
+    assert len(records) == 4
     assert invoke({"Records": records}) == {"batchItemFailures": []}
     # The group that finished first was deleted by the function itself; the last one is left
     # for the event source mapping's delete when the invocation returns.
-    assert queue_depth(sqs, queue) == 1
+    assert queue_depth(sqs, queue) == 3

@@ -49,7 +49,7 @@ def reset_function_caches() -> None:
     """Each test is a new container. Only modules already imported: importing one here, before
     ``local.invoke`` has set the template's environment, would bind its logger to the wrong service."""
     for module in filter(None, map(sys.modules.get, FUNCTION_MODULES)):
-        for attribute in ("_services", "_runner"):
+        for attribute in ("_services",):
             cached = getattr(module, attribute, None)
             if cached is not None:
                 cached.cache_clear()
