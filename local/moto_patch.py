@@ -7,9 +7,12 @@ datetime-based checks (``Queue.attributes`` alone computes three O(depth) counts
 receipt handles still delete; SequenceNumber is random.
 
 What: ``apply()`` monkeypatches ``moto.sqs.models``:
-* one process-wide ``RLock`` around every SQS operation that touches messages, and a
+* one process-wide ``RLock`` around every SQS operation that touches messages, and per queue a
   ``Condition`` on it for long polling (``wait`` releases the lock; woken by send / delete /
-  visibility change, or by a timeout at the next visibility/delay expiry);
+  visibility change, or by a timeout at the next visibility/delay expiry). A change wakes ONE
+  waiting poll of its queue, once per API call; a poll that receives and leaves receivable
+  messages behind wakes the next. Waking every poll on every change costs the backend more than
+  the calls themselves once dozens of pollers wait (they all run a receive to find nothing);
 * FIFO queues get their own indexes (``_FifoState``): per-group deques in send order, a heap
   of unlocked groups keyed by their head's sequence number (oldest first), in-flight messages
   per group, a timer heap of expiries, receipt-handle and dedup dicts.  Their messages are NOT
@@ -48,11 +51,10 @@ _COUNTS = (
     "ApproximateNumberOfMessagesDelayed",
 )
 _LOCK = threading.RLock()
-_COND = threading.Condition(_LOCK)
 # Long polls are woken once per API call, not once per message it touches: a SendMessageBatch
-# of ten would otherwise wake every waiting poller twenty times. Both are used under _LOCK only.
+# of ten would otherwise wake ten pollers for what one receive takes. Both are used under _LOCK only.
 _nesting = 0  # locked calls in progress (a batch call runs its single-message calls inside)
-_unannounced = False  # a change made within them, announced when the outermost one ends
+_unannounced: dict[int, tuple[threading.Condition, bool]] = {}  # queue -> (its condition, wake all)
 _ORIG: dict[str, Any] = {}
 _applied = False
 
@@ -190,7 +192,7 @@ def _fifo_receive(q: m.Queue, count: int, vis: int, names: list[str]) -> list[m.
                 _remove(st, msg, now, requeue=False)
                 msg.receipt_handle, msg._old_receipt_handles = None, []
                 _enqueue(dlq, msg, dedup=False)  # type: ignore[arg-type]
-                _changed()
+                _changed(dlq)  # type: ignore[arg-type]
                 continue
             if msg.receipt_handle:
                 msg._old_receipt_handles.append(msg.receipt_handle)
@@ -220,28 +222,46 @@ def _view(msg: m.Message, names: list[str]) -> m.Message:
     return c
 
 
-def _changed() -> None:
-    """Wake long polls (under _LOCK): now, or when the outermost locked call ends."""
-    global _unannounced
-    if _nesting:
-        _unannounced = True
-    else:
-        _COND.notify_all()
+def _cond(q: m.Queue) -> threading.Condition:
+    """The condition long polls of ``q`` wait on (it shares ``_LOCK``)."""
+    cond = q.__dict__.get("_inorder_cond")
+    if cond is None:
+        cond = q.__dict__["_inorder_cond"] = threading.Condition(_LOCK)
+    return cond
 
 
-def _locked(fn: Callable[..., Any], notify: bool = False) -> Callable[..., Any]:
+def _changed(q: m.Queue, everyone: bool = False) -> None:
+    """Wake a long poll of ``q`` (under _LOCK), or all of them: now, or when the outermost locked call ends.
+
+    ``everyone``: when what changed is *when* messages become receivable (a later visibility
+    timeout, a deleted queue), every waiting poll must work out its wait again.
+    """
+    everyone |= _unannounced.get(id(q), (None, False))[1]
+    _unannounced[id(q)] = (_cond(q), everyone)
+    if not _nesting:
+        _announce()
+
+
+def _announce() -> None:
+    for cond, everyone in _unannounced.values():
+        if everyone:
+            cond.notify_all()
+        else:
+            cond.notify()
+    _unannounced.clear()
+
+
+def _locked(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        global _nesting, _unannounced
+        global _nesting
         with _LOCK:
             _nesting += 1
             try:
                 return fn(*args, **kwargs)
             finally:
                 _nesting -= 1
-                _unannounced |= notify
                 if not _nesting and _unannounced:
-                    _unannounced = False
-                    _COND.notify_all()
+                    _announce()
 
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
     return wrapper
@@ -253,7 +273,7 @@ def _add_message(self: m.Queue, message: m.Message) -> None:
             _enqueue(self, message)
         else:  # (also runs moto's Lambda event source mappings; FIFO queues skip those)
             _ORIG["add_message"](self, message)
-        _changed()
+        _changed(self)
 
 
 def _delete_message(self: m.Queue, receipt_handle: str) -> None:
@@ -267,11 +287,14 @@ def _delete_message(self: m.Queue, receipt_handle: str) -> None:
         raise ReceiptHandleIsInvalid()
     if msg.receipt_handle == receipt_handle:  # a stale handle is a no-op success
         _remove(st, msg, time.time())
+        _changed(self)  # its group may be unlocked now
 
 
 def _change_visibility(self: m.SQSBackend, queue_name: str, receipt_handle: str,
                        visibility_timeout: int) -> None:
     q = self.get_queue(queue_name)
+    # Visible now: one poll can take it; later: every waiting poll must shorten its wait.
+    _changed(q, everyone=int(visibility_timeout) > 0)
     if not q.fifo_queue:
         return _ORIG["change_message_visibility"](self, queue_name, receipt_handle,
                                                   visibility_timeout)
@@ -297,7 +320,7 @@ def _change_visibility(self: m.SQSBackend, queue_name: str, receipt_handle: str,
 def _receive_message(self: m.SQSBackend, queue_name: str, count: int,
                      wait_seconds_timeout: int, visibility_timeout: int,
                      message_attribute_names: list[str] | None = None) -> list[m.Message]:
-    """Non-blocking attempt under the lock; long polling waits on ``_COND`` (lock released)."""
+    """Non-blocking attempt under the lock; long polling waits on the queue's condition (lock released)."""
     names = message_attribute_names or []
     deadline = time.time() + (wait_seconds_timeout or 0)
     with _LOCK:
@@ -309,9 +332,13 @@ def _receive_message(self: m.SQSBackend, queue_name: str, count: int,
                 out = _ORIG["receive_message"](self, queue_name, count, 0,
                                                visibility_timeout, names)
             now = time.time()
-            if out or now >= deadline:
+            if out:
+                if not q.fifo_queue or _st(q).ready:
+                    _cond(q).notify()  # there is more: pass the wake-up on to the next poll
                 return out
-            _COND.wait(min(deadline, _next_event(q, now)) - now)
+            if now >= deadline:
+                return out
+            _cond(q).wait(min(deadline, _next_event(q, now)) - now)
 
 
 def _next_event(q: m.Queue, now: float) -> float:
@@ -332,6 +359,13 @@ def _purge_queue(self: m.SQSBackend, queue_name: str) -> None:
         new.seq, new.dedup, new.dead = old.seq, old.dedup, old.dead
         new.dead.update(dict.fromkeys(old.handles, now))
         q.__dict__["_inorder_fifo"] = new
+
+
+def _delete_queue(self: m.SQSBackend, queue_name: str) -> m.Queue:
+    """Delete the queue, and wake its long polls so that they fail at once instead of at their deadline."""
+    q = self.get_queue(queue_name)
+    _changed(q, everyone=True)
+    return _ORIG["delete_queue"](self, queue_name)
 
 
 def _fifo_counts(q: m.Queue) -> tuple[int, int, int]:
@@ -387,23 +421,21 @@ def apply() -> None:
         for name in ("add_message", "delete_message", "attributes"):
             _ORIG[name] = Q.__dict__[name]
         for name in ("receive_message", "change_message_visibility", "purge_queue",
-                     "get_queue_attributes"):
+                     "get_queue_attributes", "delete_queue"):
             _ORIG[name] = B.__dict__[name]
         # moto tracks every Message ever built (and each deepcopy) in a class list: a leak.
         m.Message.__new__ = lambda cls, *a, **k: object.__new__(cls)  # type: ignore
         Q.add_message = _add_message  # type: ignore[method-assign]
-        Q.delete_message = _locked(_delete_message, notify=True)  # type: ignore
+        Q.delete_message = _locked(_delete_message)  # type: ignore
         Q.attributes = property(_attributes)  # type: ignore[assignment,method-assign]
         B.receive_message = _receive_message  # type: ignore[method-assign]
-        B.change_message_visibility = _locked(_change_visibility, notify=True)  # type: ignore
-        B.purge_queue = _locked(_purge_queue, notify=True)  # type: ignore[method-assign]
+        B.change_message_visibility = _locked(_change_visibility)  # type: ignore
+        B.purge_queue = _locked(_purge_queue)  # type: ignore[method-assign]
+        B.delete_queue = _locked(_delete_queue)  # type: ignore[method-assign]
         B.get_queue_attributes = _get_queue_attributes  # type: ignore[method-assign]
-        for name, notify in (("send_message", True), ("send_message_batch", False),
-                             ("delete_message", True), ("delete_message_batch", False),
-                             ("change_message_visibility_batch", False),
-                             ("set_queue_attributes", True), ("delete_queue", True),
-                             ("create_queue", False)):
-            setattr(B, name, _locked(getattr(B, name), notify))
+        for name in ("send_message", "send_message_batch", "delete_message", "delete_message_batch",
+                     "change_message_visibility_batch", "set_queue_attributes", "create_queue"):
+            setattr(B, name, _locked(getattr(B, name)))
         moto_dynamodb.apply()
         _applied = True
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
@@ -38,6 +38,9 @@ class GroupFeedback(Protocol):
     def retry_later(self, records: list[Record], after_failure: bool) -> None: ...
 
 
+# A FIFO batch holds at most ten messages, so at most ten groups.
+MAX_GROUPS = 10
+
 # How long a finished group waits for others to finish, so that they share one release call.
 RELEASE_WINDOW_S = 0.05
 
@@ -45,8 +48,9 @@ RELEASE_WINDOW_S = 0.05
 class FifoBatchRunner:
     def __init__(self, handle: Callable[[Record], None], logger: Logger, *, record_budget_ms: int,
                  feedback: GroupFeedback | None = None, release_window_s: float = RELEASE_WINDOW_S,
-                 on_group_done: Callable[[], None] = lambda: None):
+                 on_group_done: Callable[[], None] = lambda: None, pool: Executor | None = None):
         self._handle = handle
+        self._pool = pool or ThreadPoolExecutor(max_workers=MAX_GROUPS, thread_name_prefix="group")
         self._on_group_done = on_group_done
         self._logger = logger
         self._record_budget_ms = record_budget_ms
@@ -59,8 +63,7 @@ class FifoBatchRunner:
         if len(groups) == 1:
             failed = [self._run_group(groups[0], time_left_ms, releases)]
         else:
-            with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="group") as pool:
-                failed = list(pool.map(lambda group: self._run_group(group, time_left_ms, releases), groups))
+            failed = list(self._pool.map(lambda group: self._run_group(group, time_left_ms, releases), groups))
         failed_ids = {record["messageId"] for group in failed for record in group}
         return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records
                                       if r["messageId"] in failed_ids]}

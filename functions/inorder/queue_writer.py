@@ -106,6 +106,12 @@ class QueueWriter:
 def _distinct_account_batches(pending: OrderedDict[str, deque[int]]) -> Iterator[list[int]]:
     """Yield batches of at most ten events, one per account, each account's events in order.
 
+    Accounts take turns: one that still has events after a batch goes to the back of the line, so
+    a block goes out as every account's first event, then every account's second, and so on. By
+    the time an account's next event is sent its previous one has usually been taken by a
+    consumer, so a receive finds many accounts ready at once (a batch of many groups, written in
+    one round) instead of one account's next event trickling in behind its own lock.
+
     ``pending`` is read live: an account removed by the caller after a refusal is skipped.
     """
     while pending:
@@ -113,7 +119,9 @@ def _distinct_account_batches(pending: OrderedDict[str, deque[int]]) -> Iterator
         for account in list(pending)[:SQS_BATCH_LIMIT]:
             queue = pending[account]
             batch.append(queue.popleft())
-            if not queue:
+            if queue:
+                pending.move_to_end(account)
+            else:
                 del pending[account]
         yield batch
 

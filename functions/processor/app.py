@@ -1,8 +1,9 @@
 """SQS FIFO handler: a batch of up to ten events, groups in parallel, partial batch response."""
 from __future__ import annotations
 
+from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,19 +22,35 @@ logger = Logger()
 # Time kept back when deciding whether a record can still finish: its result write and the
 # early release of its group.
 SAFETY_MARGIN_MS = 1000
+# Threads a container may keep for its batches' groups (see _services).
+GROUP_THREADS = 4096
+
+
+class Services(NamedTuple):
+    settings: Settings
+    store: ResultStore
+    feedback: QueueFeedback
+    pool: Executor  # the threads that run a batch's groups
 
 
 @cache
-def _services() -> tuple[Settings, ResultStore, QueueFeedback]:
-    """Clients and services are built once per container, on first use."""
+def _services() -> Services:
+    """Clients, services and the groups' threads are built once per container, on first use.
+
+    Starting a batch's threads anew for every invocation costs more CPU than the batch's own
+    work when events are quick; a container's pool keeps them. On Lambda a container runs one
+    batch at a time, so it never starts more than a batch's ten; the local cloud runs many
+    invocations of one container's code at once, and they share the pool's idle threads.
+    """
     settings = load_settings()
-    return (settings, ResultStore(aws.client("dynamodb"), settings.table_name),
-            QueueFeedback(aws.client("sqs"), settings.queue_url, settings.retry_base_seconds))
+    return Services(settings, ResultStore(aws.client("dynamodb"), settings.table_name),
+                    QueueFeedback(aws.client("sqs"), settings.queue_url, settings.retry_base_seconds),
+                    ThreadPoolExecutor(max_workers=GROUP_THREADS, thread_name_prefix="group"))
 
 
 def _runner(records: list[dict[str, Any]]) -> FifoBatchRunner:
     """A runner for one batch: its groups share the batch's result writes."""
-    settings, store, feedback = _services()
+    settings, store, feedback, pool = _services()
     writes = GroupCommit(store, writers=len(message_groups(records)))
     processor = EventProcessor(writes, settings.processing_seconds, logger)
     return FifoBatchRunner(
@@ -42,6 +59,7 @@ def _runner(records: list[dict[str, Any]]) -> FifoBatchRunner:
         record_budget_ms=int(settings.processing_seconds * 1000) + SAFETY_MARGIN_MS,
         feedback=feedback,
         on_group_done=writes.leave,
+        pool=pool,
     )
 
 

@@ -1,8 +1,10 @@
-"""Tests for local.moto_patch: each asserts something unpatched moto 5.2.5 gets wrong.
+"""Tests for local.moto_patch: most assert something unpatched moto 5.2.5 gets wrong.
 
 ``INORDER_MOTO_UNPATCHED=1 python -m pytest --noconftest tests/unit/test_moto_patch.py`` runs
 them WITHOUT ``apply()`` (tests/conftest.py applies it too, hence ``--noconftest``): only to
-demonstrate that they catch moto's bugs; they are expected to fail then.
+demonstrate that they catch moto's bugs; they are expected to fail then. The long-poll wake-up
+tests are the exception: unpatched moto spins instead of waiting, so they pass there; they guard
+the patch's own waiting (one poll woken per change) against lost wake-ups.
 """
 
 from __future__ import annotations
@@ -285,21 +287,63 @@ def test_long_poll_wakes_on_send_and_does_not_spin(sqs: Any) -> None:
     assert m["Body"] == "b1" and time.monotonic() - sent[0] < 0.8  # woken by the send, not a 1 s re-check
 
 
-@pytest.mark.skipif(UNPATCHED, reason="counts the patch's own wake-ups")
-def test_a_batch_call_wakes_long_polls_once(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def _waiting_polls(sqs: Any, url: str, count: int, n: int, wait: int = 3) -> tuple[list[threading.Thread], list[list]]:
+    """Start ``count`` long polls of ``n`` messages on ``url``; return the threads and what each got."""
+    got: list[list] = [[] for _ in range(count)]
+    polls = [threading.Thread(target=lambda i=i: got[i].extend(recv(sqs, url, n=n, wait=wait)))
+             for i in range(count)]
+    for poll in polls:
+        poll.start()
+    time.sleep(0.3)  # all of them waiting
+    return polls, got
+
+
+@pytest.mark.skipif(UNPATCHED, reason="counts the patch's own receive attempts")
+def test_a_call_wakes_one_waiting_poll_not_all(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     url = fifo(sqs)
-    wakeups: list[int] = []
-    cond = moto_patch._COND
-    monkeypatch.setattr(moto_patch, "_COND", type("Counted", (), {
-        "notify_all": lambda self: (wakeups.append(1), cond.notify_all()),
-        "wait": lambda self, timeout=None: cond.wait(timeout)})())
+    attempts: list[int] = []
+    original = moto_patch._fifo_receive
+    monkeypatch.setattr(moto_patch, "_fifo_receive", lambda *a: (attempts.append(1), original(*a))[1])
+    polls, got = _waiting_polls(sqs, url, count=6, n=10)
+    assert len(attempts) == 6  # each looked once, found nothing, and waits
     entries = [{"Id": str(i), "MessageBody": f"m{i}", "MessageGroupId": f"g{i}", "MessageDeduplicationId": f"m{i}"}
                for i in range(10)]
     sqs.send_message_batch(QueueUrl=url, Entries=entries)
-    assert len(wakeups) == 1
-    handles = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(recv(sqs, url))]
-    sqs.delete_message_batch(QueueUrl=url, Entries=handles)
-    assert len(wakeups) == 2
+    time.sleep(0.3)
+    assert len(attempts) == 7, "a batch of ten wakes one poll, which takes all ten"
+    (taken,) = [g for g in got if g]
+    assert len(taken) == 10
+    sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                    for i, m in enumerate(taken)])
+    time.sleep(0.3)
+    assert len(attempts) == 8, "a batch delete wakes one poll, once"
+    for poll in polls:
+        poll.join()
+
+
+def test_what_a_receive_leaves_wakes_the_next_poll(sqs: Any) -> None:
+    url = fifo(sqs)
+    polls, got = _waiting_polls(sqs, url, count=3, n=1)
+    sent = time.monotonic()
+    sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(i), "MessageBody": f"m{i}", "MessageGroupId": f"g{i}", "MessageDeduplicationId": f"m{i}"}
+        for i in range(3)])
+    for poll in polls:
+        poll.join()
+    assert time.monotonic() - sent < 1.0, "each poll took one message as soon as it was sent"
+    assert sorted(m["Body"] for g in got for m in g) == ["m0", "m1", "m2"]
+
+
+def test_a_shorter_visibility_timeout_shortens_a_waiting_poll(sqs: Any) -> None:
+    url = fifo(sqs)
+    send(sqs, url, "a1", "g")
+    (m,) = recv(sqs, url, vis=60)
+    polls, got = _waiting_polls(sqs, url, count=1, n=1, wait=5)
+    changed = time.monotonic()
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=1)
+    polls[0].join()
+    assert [m["Body"] for m in got[0]] == ["a1"]
+    assert 0.8 < time.monotonic() - changed < 2, "received when visible again, not at the poll's deadline"
 
 
 def test_a_long_poll_is_woken_by_a_batch_send(sqs: Any) -> None:

@@ -63,8 +63,7 @@ def test_a_redelivered_batch_is_not_recorded_twice(stack: Any, function_logs: An
 def test_a_refused_write_fails_the_record_and_nothing_is_marked_done(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from processor.app import _services
 
-    _, store, _ = _services()  # build the clients, then make the table refuse one account's writes
-    client = store._dynamodb
+    client = _services().store._dynamodb  # build the clients, then make the table refuse one account's writes
     original = client.batch_execute_statement
 
     def throttled(Statements: list[dict[str, Any]]) -> dict[str, Any]:
