@@ -136,16 +136,41 @@ def test_a_consumer_killed_mid_batch_loses_and_doubles_nothing(tmp_path: Path) -
         time.sleep(1.5)  # the pollers' current long polls (1 s) were made with the old visibility
         started = time.time()
         assert post(c, events)[0] == 202
-        table = boto3.client("dynamodb", endpoint_url=info["endpoint_url"])
-        while table.scan(TableName=info["table_name"], Select="COUNT")["Count"] < 10:
-            time.sleep(0.05)
-        for child in c.consumers:
-            child.process.send_signal(signal.SIGKILL)  # no clean-up, mid-batch
-            child.process.wait(10)
+        _kill_consumers_holding_unstored_events(c, len(events))
         c.start_consumer()
         r = report(c, events, started)
     assert healthy(r) and (r["accepted"], r["processed"]) == (150, 150)
-    assert r["retries"] > 0  # the killed consumer's messages were delivered again
+    assert r["retries"] > 0  # the killed consumers' messages were delivered again
+
+
+def _kill_consumers_holding_unstored_events(c: LocalCloud, accepted: int, timeout: float = 30) -> None:
+    """SIGKILL every consumer at a moment when they hold received events whose results are not stored.
+
+    A kill at a random moment can fall between two batches, when the consumers hold nothing and
+    nothing needs redelivery. So freeze them first (SIGSTOP): then only they could have deleted
+    or stored anything, and every accepted event that is neither stored nor visible in the queue
+    is held, unfinished, by a frozen consumer. Kill then; otherwise thaw them and look again.
+    """
+    info = c.info()
+    sqs = boto3.client("sqs", endpoint_url=info["endpoint_url"])
+    table = boto3.client("dynamodb", endpoint_url=info["endpoint_url"])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        for child in c.consumers:
+            child.process.send_signal(signal.SIGSTOP)
+        time.sleep(0.2)  # calls the consumers had already sent finish in the backend
+        stored = table.scan(TableName=info["table_name"], Select="COUNT")["Count"]
+        visible = int(sqs.get_queue_attributes(QueueUrl=info["queue_url"], AttributeNames=[
+            "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+        if stored and stored + visible < accepted:
+            for child in c.consumers:
+                child.process.send_signal(signal.SIGKILL)  # no clean-up, mid-batch
+                child.process.wait(10)
+            return
+        for child in c.consumers:
+            child.process.send_signal(signal.SIGCONT)
+    raise AssertionError(f"the consumers never held an unfinished event in {timeout:.0f} s")
 
 
 def test_the_same_request_twice_is_processed_once(tmp_path: Path) -> None:
