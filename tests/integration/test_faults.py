@@ -157,20 +157,27 @@ def _kill_consumers_holding_unstored_events(c: LocalCloud, accepted: int, timeou
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(0.1)
-        for child in c.consumers:
-            child.process.send_signal(signal.SIGSTOP)
-        time.sleep(0.2)  # calls the consumers had already sent finish in the backend
-        stored = table.scan(TableName=info["table_name"], Select="COUNT")["Count"]
-        visible = int(sqs.get_queue_attributes(QueueUrl=info["queue_url"], AttributeNames=[
-            "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+        _signal_consumers(c, signal.SIGSTOP)
+        try:
+            time.sleep(0.2)  # calls the consumers had already sent finish in the backend
+            stored = table.scan(TableName=info["table_name"], Select="COUNT")["Count"]
+            visible = int(sqs.get_queue_attributes(QueueUrl=info["queue_url"], AttributeNames=[
+                "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+        except BaseException:
+            _signal_consumers(c, signal.SIGCONT)  # so that the cloud can stop them
+            raise
         if stored and stored + visible < accepted:
+            _signal_consumers(c, signal.SIGKILL)  # no clean-up, mid-batch
             for child in c.consumers:
-                child.process.send_signal(signal.SIGKILL)  # no clean-up, mid-batch
                 child.process.wait(10)
             return
-        for child in c.consumers:
-            child.process.send_signal(signal.SIGCONT)
+        _signal_consumers(c, signal.SIGCONT)
     raise AssertionError(f"the consumers never held an unfinished event in {timeout:.0f} s")
+
+
+def _signal_consumers(c: LocalCloud, signum: int) -> None:
+    for child in c.consumers:
+        child.process.send_signal(signum)
 
 
 def test_the_same_request_twice_is_processed_once(tmp_path: Path) -> None:
