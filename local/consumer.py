@@ -17,13 +17,18 @@ from typing import Any
 
 from infra import template
 from infra.template import Resolver
-from local import aws
 from local.event_source_mapping import EventSourceMapping
 from local.faults import FaultPlan, injected
 from local.lambda_runtime import LocalFunction, function_logs_to, open_log, prepare_environment
+from local.poller_client import PollerClient
 
-# Threads that share one boto3 client here: up to MaximumConcurrency invocations.
+# Threads that share one of the functions' boto3 clients here: up to MaximumConcurrency invocations.
 POOL_CONNECTIONS = 256
+# Connections of the event source mapping's own client: its pollers' long polls plus the deletes of
+# finished batches, which wait for a free one. Every open connection costs the embedded backend's
+# I/O loop on each turn; a pool as wide as the invocations doubled the backend's connections.
+POLLERS = 8
+POLLER_CONNECTIONS = 2 * POLLERS
 
 
 def resolver_to_json(resolver: Resolver) -> dict[str, Any]:
@@ -34,7 +39,7 @@ def resolver_from_json(data: dict[str, Any]) -> Resolver:
     return Resolver(dict(data["refs"]), {tuple(k.split(".", 1)): v for k, v in data["attrs"].items()})
 
 
-def start_mapping(resolver: Resolver, endpoint_url: str | None, region: str, share: int = 1,
+def start_mapping(resolver: Resolver, endpoint_url: str, region: str, share: int = 1,
                   handler: str | None = None) -> EventSourceMapping:
     """Build the template's SQS event source mapping for its function, and start polling.
 
@@ -50,10 +55,10 @@ def start_mapping(resolver: Resolver, endpoint_url: str | None, region: str, sha
     resolved = resolver(event)
     queue_id = event["Queue"]["Fn::GetAtt"][0]
     return EventSourceMapping(
-        aws.client("sqs", endpoint_url, region, POOL_CONNECTIONS), resolver.refs[queue_id], resolved["Queue"],
+        PollerClient(endpoint_url, region, POLLER_CONNECTIONS), resolver.refs[queue_id], resolved["Queue"],
         function, batch_size=int(resolved.get("BatchSize", 10)),
         maximum_concurrency=-(-int(resolved.get("ScalingConfig", {}).get("MaximumConcurrency", 1000)) // share),
-        region=region,
+        region=region, pollers=POLLERS,
     ).start()
 
 
