@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from local.lambda_runtime import InvocationError, LocalFunction
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+# How often the server loop looks for a stop request: shutdown() waits up to this long.
+STOP_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class ApiGateway:
         self.account_id = account_id
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="api-gateway", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="api-gateway", daemon=True)
 
     @property
     def url(self) -> str:
@@ -71,6 +73,9 @@ class ApiGateway:
     def start(self) -> ApiGateway:
         self._thread.start()
         return self
+
+    def _serve(self) -> None:
+        self._server.serve_forever(poll_interval=STOP_POLL_S)
 
     def stop(self) -> None:
         if self._thread.is_alive():  # shutdown() would wait forever for a loop never started

@@ -45,6 +45,29 @@ def _ready_line(path: Path, start: int) -> str | None:
 def start_child(module: str, args: Sequence[str], log_path: Path, timeout: float = 60.0,
                 grace: float = 30.0) -> Iterator[Child]:
     """Run ``python -m module args``; yield once it printed READY; stop it on exit."""
+    with start_children(module, [args], [log_path], timeout, grace) as children:
+        yield children[0]
+
+
+@contextmanager
+def start_children(module: str, arg_lists: Sequence[Sequence[str]], log_paths: Sequence[Path],
+                   timeout: float = 60.0, grace: float = 30.0) -> Iterator[list[Child]]:
+    """Like ``start_child`` for several at once: they start, and later stop, side by side, not in turn."""
+    started: list[tuple[subprocess.Popen[bytes], Path, int]] = []
+    try:
+        for args, log_path in zip(arg_lists, log_paths, strict=True):
+            started.append(_spawn(module, args, log_path))
+        deadline = time.monotonic() + timeout
+        yield [Child(process, _await_ready(module, process, log_path, start, deadline, timeout), log_path)
+               for process, log_path, start in started]
+    finally:
+        processes = [process for process, _, _ in started]
+        terminate(processes)
+        for process in processes:
+            stop(process, grace)
+
+
+def _spawn(module: str, args: Sequence[str], log_path: Path) -> tuple[subprocess.Popen[bytes], Path, int]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -52,18 +75,26 @@ def start_child(module: str, args: Sequence[str], log_path: Path, timeout: float
         start = log.tell()
         process = subprocess.Popen([sys.executable, "-m", module, *args], stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + timeout
-        while (line := _ready_line(log_path, start)) is None:
-            if process.poll() is not None:
-                raise RuntimeError(f"{module} exited with {process.returncode} before it was ready; "
-                                   f"log {log_path}:\n{_tail(log_path)}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{module} not ready after {timeout:.0f} s; log {log_path}:\n{_tail(log_path)}")
-            time.sleep(0.05)
-        yield Child(process, line, log_path)
-    finally:
-        stop(process, grace)
+    return process, log_path, start
+
+
+def _await_ready(module: str, process: subprocess.Popen[bytes], log_path: Path, start: int,
+                 deadline: float, timeout: float) -> str:
+    while (line := _ready_line(log_path, start)) is None:
+        if process.poll() is not None:
+            raise RuntimeError(f"{module} exited with {process.returncode} before it was ready; "
+                               f"log {log_path}:\n{_tail(log_path)}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{module} not ready after {timeout:.0f} s; log {log_path}:\n{_tail(log_path)}")
+        time.sleep(0.05)
+    return line
+
+
+def terminate(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Ask them all to stop at once, so that their own ``stop`` waits overlap rather than add up."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
 
 
 def stop(process: subprocess.Popen[bytes], grace: float) -> None:

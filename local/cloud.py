@@ -22,7 +22,7 @@ from local import consumer
 from local.api_gateway import ApiGateway, Route, TokenBucket
 from local.aws import use_dummy_credentials
 from local.backend import start_backend
-from local.child_process import Child, start_child
+from local.child_process import Child, start_children
 from local.event_source_mapping import EventSourceMapping
 from local.faults import FaultPlan, injected
 from local.lambda_runtime import LocalFunction, function_logs_to, open_log, prepare_environment
@@ -100,9 +100,9 @@ class LocalCloud(contextlib.AbstractContextManager):
                   "endpoint_url": self.endpoint_url, "region": region, "log_path": str(self.results_log),
                   "faults": self.options.faults.to_json(), "share": processes,
                   "handler": self.options.processor_handler}
-        self.consumers = [self._stack.enter_context(start_child("local.consumer", [json.dumps(config)],
-                                                                self.options.log_dir / "consumer.log"))
-                          for _ in range(processes)]
+        logs = [self.options.log_dir / f"consumer-{i}.log" for i in range(processes)]
+        self.consumers = self._stack.enter_context(start_children("local.consumer", [[json.dumps(config)]] * processes,
+                                                                  logs))
 
     def _start_api(self, region: str) -> ApiGateway:
         assert self.deployment is not None
