@@ -7,6 +7,8 @@ own events allow. The rules that keep order safe:
 
 * a group stops at its first failure; that record and every later record of the group are
   reported in ``batchItemFailures`` so SQS hands them back in order, while other groups go on;
+* a group's results are committed (``commit``) once its run is over, before anything of it is
+  released; what commit does not confirm is handed back like a failure;
 * a record is only started if it can finish before the function timeout - what is not started
   is reported as failed and comes back, instead of being cut off half-way by Lambda;
 * a group whose run is done while other groups of the batch are still working is released
@@ -46,10 +48,14 @@ RELEASE_WINDOW_S = 0.05
 
 
 class FifoBatchRunner:
-    def __init__(self, handle: Callable[[Record], None], logger: Logger, *, record_budget_ms: int,
-                 feedback: GroupFeedback | None = None, release_window_s: float = RELEASE_WINDOW_S,
-                 on_group_done: Callable[[], None] = lambda: None, pool: Executor | None = None):
+    def __init__(self, handle: Callable[[Record], Any], logger: Logger, *, record_budget_ms: int,
+                 commit: Callable[[list[Any]], int] = len, feedback: GroupFeedback | None = None,
+                 release_window_s: float = RELEASE_WINDOW_S, on_group_done: Callable[[], None] = lambda: None,
+                 pool: Executor | None = None):
+        """``handle`` returns a record's result; ``commit`` stores a group's results and says how many,
+        in order, are done (the default: all of them)."""
         self._handle = handle
+        self._commit = commit
         self._pool = pool or ThreadPoolExecutor(max_workers=MAX_GROUPS, thread_name_prefix="group")
         self._on_group_done = on_group_done
         self._logger = logger
@@ -71,7 +77,9 @@ class FifoBatchRunner:
     def _run_group(self, group: list[Record], time_left_ms: Callable[[], int], releases: _Releases) -> list[Record]:
         """Process a group's records in order; return those not done (the first failure onwards)."""
         try:
-            done, failed = self._run_records(group, time_left_ms)
+            results, failed = self._run_records(group, time_left_ms)
+            done = self._commit_results(group, results)
+            failed = failed or done < len(results)
         finally:
             self._on_group_done()  # e.g. its writes are over: the other groups stop waiting for it
         if done < len(group):
@@ -79,21 +87,33 @@ class FifoBatchRunner:
         releases.finished(group[:done])  # do not make this account wait for the others
         return group[done:]
 
-    def _run_records(self, group: list[Record], time_left_ms: Callable[[], int]) -> tuple[int, bool]:
-        """Handle records in order until one fails or time is short: (how many were done, whether one failed)."""
-        for done, record in enumerate(group):
+    def _run_records(self, group: list[Record], time_left_ms: Callable[[], int]) -> tuple[list[Any], bool]:
+        """Handle records in order until one fails or time is short: (the results, whether one failed)."""
+        results: list[Any] = []
+        for record in group:
             if time_left_ms() < self._record_budget_ms:
                 self._logger.warning("not enough time left to start a record; returning it to the queue",
                                      extra={"message_id": record["messageId"], "left_ms": time_left_ms()})
-                return done, False
+                return results, False
             try:
-                self._handle(record)
+                results.append(self._handle(record))
             except Exception:
                 self._logger.exception("record failed; it and the rest of its group will be retried",
                                        extra={"message_id": record["messageId"],
                                               "group": _group_of(record)})
-                return done, True
-        return len(group), False
+                return results, True
+        return results, False
+
+    def _commit_results(self, group: list[Record], results: list[Any]) -> int:
+        """How many of the group's handled records are done for good; none when the commit failed."""
+        if not results:
+            return 0
+        try:
+            return self._commit(results)
+        except Exception:
+            self._logger.exception("results not stored; the group's records will be retried",
+                                   extra={"group": _group_of(group[0])})
+            return 0
 
     def _tell(self, what: str, records: list[Record], *args: Any) -> None:
         if self._feedback is None:

@@ -1,8 +1,9 @@
-"""The processing step for one event: the ~1 s of work, then store and log its result.
+"""The processing step for one event - the ~1 s of work - and the storing and logging of results.
 
-The result is stored before it is logged so that the "log of results" never shows an event
-whose result is not in the table; a redelivery that finds the result already stored is logged
-as such and counts as done.
+``process`` does the work and returns the result; ``commit`` stores a group's results of the
+batch in one go (``GroupCommit``), then logs them, so the "log of results" never shows an event
+whose result is not in the table. A redelivery that finds a result already stored is logged as
+such and counts as done.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class EventProcessor:
     def process(self, event: QueuedEvent) -> ResultRecord:
         started_at = self._clock()
         self._sleep(self.processing_seconds)
-        record = ResultRecord(
+        return ResultRecord(
             account_id=event.account_id,
             seq=event.seq,
             type=event.type,
@@ -40,10 +41,17 @@ class EventProcessor:
             message_id=event.message_id,
             receive_count=event.receive_count,
         )
-        stored = self._store.put_once(record)
-        self._logger.info("event processed" if stored else "event already processed; redelivery ignored",
-                          extra=_log_fields(record))
-        return record
+
+    def commit(self, results: list[ResultRecord]) -> int:
+        """Store and log one group's results, in order; how many of them are done (stored or found stored)."""
+        for done, (record, outcome) in enumerate(zip(results, self._store.put_run(results))):
+            if isinstance(outcome, Exception):
+                self._logger.warning("result not stored; the event and the rest of its group will be retried",
+                                     extra={**_log_fields(record), "error": str(outcome)})
+                return done
+            self._logger.info("event processed" if outcome else "event already processed; redelivery ignored",
+                              extra=_log_fields(record))
+        return len(results)
 
 
 def _log_fields(record: ResultRecord) -> dict[str, Any]:

@@ -21,6 +21,9 @@ class StoreError(RuntimeError):
     """DynamoDB refused one result (throttled, invalid, ...): its event must be retried."""
 
 
+Outcome = bool | StoreError  # per record: True stored, False already there, or why it was refused
+
+
 @dataclass(frozen=True)
 class ResultRecord:
     account_id: str
@@ -41,11 +44,17 @@ class ResultStore:
         names = ", ".join(f"'{field.name}': ?" for field in fields(ResultRecord))
         self._insert = f'INSERT INTO "{table_name}" VALUE {{{names}}}'
 
-    def insert(self, records: Sequence[ResultRecord]) -> list[bool | StoreError]:
-        """Store up to 25 records in one call; per record: True stored, False already there, or the error."""
+    def insert(self, records: Sequence[ResultRecord]) -> list[Outcome]:
+        """Store up to 25 records in one call; an outcome per record."""
         answer = self._dynamodb.batch_execute_statement(Statements=[
             {"Statement": self._insert, "Parameters": list(to_item(asdict(record)).values())} for record in records])
         return [_outcome(response) for response in answer["Responses"]]
+
+    def remove(self, records: Sequence[ResultRecord]) -> None:
+        """Delete stored results again (a group's results stored after one that was refused)."""
+        for record in records:
+            self._dynamodb.delete_item(TableName=self._table, Key=to_item(
+                {"account_id": record.account_id, "seq": record.seq}))
 
     def results_for(self, account_id: str) -> list[dict[str, Any]]:
         """The account's results in ``seq`` order (the table's sort key), all pages."""
@@ -58,7 +67,7 @@ class ResultStore:
         return [from_item(item) for page in pages for item in page.get("Items", [])]
 
 
-def _outcome(response: dict[str, Any]) -> bool | StoreError:
+def _outcome(response: dict[str, Any]) -> Outcome:
     error = response.get("Error")
     if not error:
         return True

@@ -19,8 +19,8 @@ from inorder.result_store import ResultStore
 
 logger = Logger()
 
-# Time kept back when deciding whether a record can still finish: its result write and the
-# early release of its group.
+# Time kept back when deciding whether a record can still finish: its group's result write and
+# early release.
 SAFETY_MARGIN_MS = 1000
 # Threads a container may keep for its batches' groups (see _services).
 GROUP_THREADS = 4096
@@ -57,6 +57,7 @@ def _runner(records: list[dict[str, Any]]) -> FifoBatchRunner:
         lambda record: processor.process(decode_record(record)),
         logger,
         record_budget_ms=int(settings.processing_seconds * 1000) + SAFETY_MARGIN_MS,
+        commit=processor.commit,
         feedback=feedback,
         on_group_done=writes.leave,
         pool=pool,

@@ -163,6 +163,45 @@ def test_failed_feedback_is_not_a_failed_record() -> None:
     assert len(feedback.released) == 1 and len(feedback.returned) == 1
 
 
+def test_a_group_s_results_are_committed_in_one_call_before_its_release() -> None:
+    events: list[tuple[str, list[str]]] = []
+    b_may_finish = threading.Event()
+
+    def handle(r: dict[str, Any]) -> str:
+        if r["messageId"] == "b-0":
+            assert b_may_finish.wait(5)
+        return str(r["messageId"]).upper()
+
+    def commit(results: list[str]) -> int:
+        events.append(("commit", results))
+        return len(results)
+
+    def on_release(f: Feedback) -> None:
+        events.append(("release", f.released[-1]))
+        b_may_finish.set()
+
+    runner = FifoBatchRunner(handle, logger, record_budget_ms=0, commit=commit,
+                             feedback=Feedback(on_release=on_release), release_window_s=0)
+    assert failures(runner.run(batch({"a": 3, "b": 1}), plenty)) == []
+    assert events == [("commit", ["A-0", "A-1", "A-2"]), ("release", ["a-0", "a-1", "a-2"]), ("commit", ["B-0"])]
+
+
+def test_what_the_commit_does_not_confirm_comes_back_like_a_failure() -> None:
+    feedback = Feedback()
+    runner = FifoBatchRunner(lambda r: r["messageId"], logger, record_budget_ms=0, feedback=feedback,
+                             commit=lambda results: 1 if results[0].startswith("a") else len(results))
+    assert failures(runner.run(batch({"a": 3, "b": 2}), plenty)) == ["a-1", "a-2"]
+    assert feedback.returned == [(["a-1", "a-2"], True)]
+
+
+def test_a_commit_that_raises_hands_the_whole_run_back() -> None:
+    def commit(results: list[str]) -> int:
+        raise ConnectionError("reset")
+
+    response = FifoBatchRunner(lambda r: None, logger, record_budget_ms=0, commit=commit).run(batch({"a": 2}), plenty)
+    assert failures(response) == ["a-0", "a-1"]
+
+
 @pytest.mark.parametrize("spec", [{"a": 10}, {"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 1, "g": 1, "h": 1, "i": 1, "j": 1}])
 def test_every_record_of_a_full_batch_is_handled_once(spec: dict[str, int]) -> None:
     handled: list[str] = []

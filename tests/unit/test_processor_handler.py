@@ -80,6 +80,33 @@ def test_a_refused_write_fails_the_record_and_nothing_is_marked_done(stack: Any,
     assert {account for account, _ in stored(stack)} == {"acct-000001", "acct-000003"}
 
 
+def test_a_result_refused_mid_run_takes_the_run_s_later_results_out_again(stack: Any, function_logs: Any,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from processor.app import _services
+
+    client = _services().store._dynamodb
+    original = client.batch_execute_statement
+    second = [{"S": "acct-000001"}, {"N": "2"}]
+
+    def refuse_second(Statements: list[dict[str, Any]]) -> dict[str, Any]:
+        answer = original(Statements=[s for s in Statements if s["Parameters"][:2] != second])
+        responses = iter(answer["Responses"])
+        refused = {"Error": {"Code": "ThrottlingError", "Message": "slow down"}}
+        return {"Responses": [refused if s["Parameters"][:2] == second else next(responses) for s in Statements]}
+
+    monkeypatch.setattr(client, "batch_execute_statement", refuse_second)
+    event = sample_event("sqs_fifo_batch.json")
+    failed = [f["itemIdentifier"] for f in invoke(event)["batchItemFailures"]]
+    ids = {(r["attributes"]["MessageGroupId"], json.loads(r["body"])["seq"]): r["messageId"] for r in event["Records"]}
+    assert failed == [ids["acct-000001", 2], ids["acct-000001", 3]]
+    # seq 3 was stored in the same call as the refused seq 2, and taken out again: the account's
+    # stored results stay a prefix, so the retry stores 2 and 3 in order.
+    assert sorted(key for key in stored(stack) if key[0] == "acct-000001") == [("acct-000001", 1)]
+    logged = {(line["account_id"], line["seq"]) for line in result_lines(function_logs.getvalue())
+              if line["message"] == "event processed"}
+    assert ("acct-000001", 1) in logged and ("acct-000001", 3) not in logged
+
+
 def test_records_that_cannot_finish_before_the_timeout_come_back(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     event = sample_event("sqs_fifo_batch.json")
     response = invoke(event, timeout_s=0.5)  # less than the safety margin: nothing may start

@@ -224,14 +224,15 @@ def test_the_processor_timeout_fits_a_full_batch_of_one_account(deployed: dict[s
 # SQS poller does with the function's role.
 NEEDS = {
     "IngestFunction": {"sqs:SendMessageBatch": "EventsQueue", "dynamodb:Query": "ResultsTable"},
-    "ProcessorFunction": {"dynamodb:PartiQLInsert": "ResultsTable", "sqs:DeleteMessageBatch": "EventsQueue",
+    "ProcessorFunction": {"dynamodb:PartiQLInsert": "ResultsTable", "dynamodb:DeleteItem": "ResultsTable",
+                          "sqs:DeleteMessageBatch": "EventsQueue",
                           "sqs:ReceiveMessage": "EventsQueue", "sqs:DeleteMessage": "EventsQueue",
                           "sqs:GetQueueAttributes": "EventsQueue", "sqs:ChangeMessageVisibility": "EventsQueue",
                           "sqs:ChangeMessageVisibilityBatch": "EventsQueue"},
 }
 FORBIDDEN = {
     "IngestFunction": ["dynamodb:PutItem", "dynamodb:DeleteItem", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
-    "ProcessorFunction": ["sqs:SendMessage", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan",
+    "ProcessorFunction": ["sqs:SendMessage", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan",
                           "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"],
 }
 
