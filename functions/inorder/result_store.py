@@ -9,11 +9,12 @@ would cost two).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-_NUMBERS = ("seq", "received_at", "started_at", "finished_at", "receive_count")
+_NUMBERS = ("seq", "received_at", "started_at", "finished_at", "receive_count", "stored_at")
 MAX_STATEMENTS = 25  # BatchExecuteStatement's limit
 
 
@@ -38,16 +39,22 @@ class ResultRecord:
 
 
 class ResultStore:
-    def __init__(self, dynamodb: Any, table_name: str):
+    """Each item also gets ``stored_at``, when it was written: a group's results are written at the
+    end of its run, so for all but the last ``finished_at`` is earlier than when the result is there."""
+
+    def __init__(self, dynamodb: Any, table_name: str, clock: Callable[[], float] = time.time):
         self._dynamodb = dynamodb
         self._table = table_name
-        names = ", ".join(f"'{field.name}': ?" for field in fields(ResultRecord))
+        self._clock = clock
+        names = ", ".join(f"'{name}': ?" for name in [field.name for field in fields(ResultRecord)] + ["stored_at"])
         self._insert = f'INSERT INTO "{table_name}" VALUE {{{names}}}'
 
     def insert(self, records: Sequence[ResultRecord]) -> list[Outcome]:
         """Store up to 25 records in one call; an outcome per record."""
+        now = self._clock()
         answer = self._dynamodb.batch_execute_statement(Statements=[
-            {"Statement": self._insert, "Parameters": list(to_item(asdict(record)).values())} for record in records])
+            {"Statement": self._insert, "Parameters": list(to_item({**asdict(record), "stored_at": now}).values())}
+            for record in records])
         return [_outcome(response) for response in answer["Responses"]]
 
     def remove(self, records: Sequence[ResultRecord]) -> None:

@@ -40,6 +40,15 @@ def test_a_clean_run() -> None:
     assert report["throughput_eps"] == 1.5 and report["latency_ms"]["p50"] == 1000.0
 
 
+def test_makespan_and_latency_run_to_when_results_were_stored() -> None:
+    # a's two results were written together at 102.5, half a second after the second one finished.
+    results = [{**result("a", 1, 100, 101, 100), "stored_at": 102.5}, {**result("a", 2, 101, 102, 100), "stored_at": 102.5},
+               result("b", 1, 100, 101, 100)]  # no stored_at (an older result): its finished_at stands in
+    report = run(results)
+    assert report["makespan_s"] == 2.5
+    assert report["latency_ms"]["p50"] == 2500.0 and report["latency_ms"]["p99"] == 2500.0
+
+
 def test_missing_results_are_lost_unless_in_the_dlq() -> None:
     assert run([result("a", 1, 100, 101)])["lost"] == 2
     report = run([result("a", 1, 100, 101)], dlq=[("a", 2)])

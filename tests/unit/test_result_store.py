@@ -17,7 +17,7 @@ def record(account: str, seq: int, result: str = "handled created") -> ResultRec
 
 @pytest.fixture
 def store(stack: Any) -> ResultStore:
-    return ResultStore(boto3.client("dynamodb"), stack.ref("ResultsTable"))
+    return ResultStore(boto3.client("dynamodb"), stack.ref("ResultsTable"), clock=lambda: 4.5)
 
 
 def test_records_are_stored_whole_and_read_back_in_seq_order(store: ResultStore) -> None:
@@ -25,7 +25,7 @@ def test_records_are_stored_whole_and_read_back_in_seq_order(store: ResultStore)
     assert [r["seq"] for r in store.results_for("a")] == [1, 2]
     assert store.results_for("b") == [{"account_id": "b", "seq": 1, "type": "created", "received_at": 1.5,
                                        "started_at": 2.25, "finished_at": 3.0, "result": "handled created",
-                                       "message_id": "m-1", "receive_count": 2}]
+                                       "message_id": "m-1", "receive_count": 2, "stored_at": 4.5}]
 
 
 def test_a_result_already_stored_is_refused_and_kept(store: ResultStore) -> None:
