@@ -8,7 +8,9 @@ the consumer's CPU for the work (the calls' cost is mostly per call, not per ite
 An account's stored results must stay a prefix of its events in order: were a later result kept
 and an earlier one refused, the retry would store the earlier one after it. So when a result of
 a run is refused, the run's later results are taken out again (``ResultStore.remove``) and retried
-with it.
+with it. A call that fails whole has unknown outcomes and takes nothing out: only a refusal and a
+lost answer in the same call could then leave a later result stored ahead of an earlier one
+(a transaction per run would close that, at twice the write cost).
 
 The groups of a batch can share a call. With equal work per event they end their runs at about
 the same moment; a round waits until every group still running has its run ready (or
