@@ -23,6 +23,10 @@ from local.lambda_runtime import InvocationError, LocalFunction
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 # How often the server loop looks for a stop request: shutdown() waits up to this long.
 STOP_POLL_S = 0.05
+# Connections waiting to be accepted. socketserver's default of 5 overflows when dozens of clients
+# connect at once while the accept loop waits for the interpreter lock, and an overflowed
+# handshake can end in a reset; API Gateway never refuses a connection, so neither does this.
+ACCEPT_BACKLOG = 1024
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,17 @@ class TokenBucket:
             return True
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = ACCEPT_BACKLOG
+    daemon_threads = True
+
+
 class ApiGateway:
     def __init__(self, routes: list[Route], api_key: str, stage: str, throttle: TokenBucket,
                  host: str = "127.0.0.1", port: int = 0, account_id: str = "123456789012"):
         self.routes, self.api_key, self.stage, self.throttle = routes, api_key, stage, throttle
         self.account_id = account_id
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), _handler_for(self))
         self._thread = threading.Thread(target=self._serve, name="api-gateway", daemon=True)
 
     @property

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
 import urllib.request
 from typing import Any
 
@@ -116,3 +118,22 @@ def test_it_serves_http_on_loopback(api: Any) -> None:
                                      headers={"x-api-key": KEY, "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202 and json.loads(response.read()) == {"ok": True}
+
+
+def test_connections_wait_in_the_backlog_while_the_server_is_busy(api: Any) -> None:
+    # Not started: nothing accepts, as when the accept loop waits for the interpreter lock. The
+    # kernel still completes every handshake the listen backlog has room for; with socketserver's
+    # default of 5 the sixth and later ones hang, and under load such a one can end in a reset.
+    gw, _ = api
+    host, port = gw.url.split("/")[2].split(":")
+    sockets = [socket.socket() for _ in range(60)]
+    try:
+        for s in sockets:
+            s.setblocking(False)
+            s.connect_ex((host, int(port)))
+        _, connecting, _ = select.select([], sockets, [], 2.0)
+        assert len(connecting) == len(sockets)
+        assert all(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 for s in sockets)
+    finally:
+        for s in sockets:
+            s.close()
