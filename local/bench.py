@@ -386,6 +386,10 @@ def summary(s: dict[str, Any]) -> dict[str, Any]:
     if mission and powertools and mission["makespan_s"]:
         target("speedup_vs_powertools", round(powertools["makespan_s"] / mission["makespan_s"], 2),
                TARGET_VS_POWERTOOLS)
+    if powertools and powertools["lower_bound_s"]:
+        # No processor finishes before the lower bound, so no processor can be more than this many
+        # times faster than the baseline measured in this run: the reach of the speedup target.
+        out["speedup_vs_powertools_ceiling"] = round(powertools["makespan_s"] / powertools["lower_bound_s"], 2)
     if mission and s.get("model", {}).get("available") and mission["makespan_s"]:
         out["speedup_vs_localstack_model"] = round(s["model"]["localstack"]["makespan_s"] / mission["makespan_s"], 2)
     stream, stream_pt = s.get("stream"), s.get("stream_powertools")

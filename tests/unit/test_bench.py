@@ -50,3 +50,6 @@ def test_quick_bench_runs_every_scenario_and_writes_the_documented_json(tmp_path
     assert {"mission_efficiency", "speedup_vs_powertools", "overhead_vs_raw", "scale_completes",
             "consumer_memory_growth"} <= set(summary)
     assert summary["scale_completes"]["met"] is True
+    powertools = bench["scenarios"]["powertools"]
+    assert summary["speedup_vs_powertools_ceiling"] == round(powertools["makespan_s"] / powertools["lower_bound_s"], 2)
+    assert summary["speedup_vs_powertools"]["value"] <= summary["speedup_vs_powertools_ceiling"] + 0.01
