@@ -2,8 +2,9 @@
 
 ``shared/tools/fifo_model.py`` fills a batch in arrival order across groups, so a burst's batches
 mix accounts and a front-to-back consumer waits on the others' events: there the sequential
-strategy is 1.8-2.0x the best. SQS documents another order: "Amazon SQS first attempts to return
-as many messages with the same message group ID as possible". This model is fifo_model.py's
+strategy is 1.8-2.0x the best. SQS documents another order (developer guide, "FIFO queue delivery
+logic"): a receive returns "as many messages with the same message group ID as possible" and fills
+the rest of the batch from other groups. This model is fifo_model.py's
 (zero API latency, ``C`` invocations at most, ``t`` seconds an event, one event taken off the
 clock at a time, so a receive right after a batch ends sees only that batch's groups unlocked)
 with that order as an option, so the bench can print both side by side.
